@@ -1,0 +1,616 @@
+//! The provider's calls, over any `Transport`: discovery, a whole completion
+//! and a streamed one. Request shaping, parsing and error mapping live in
+//! their own modules; this one sequences them.
+
+use crate::error::{self, RequestContext, from_http_status, prompt_tokens, redact};
+use crate::request::{self, BuiltRequest};
+use crate::sse::{SseDecoder, SseItem};
+use crate::stream::StreamAssembler;
+use crate::transport::{
+    HttpRequest, HttpResponse, MAX_BODY_BYTES, Method, ReadResult, ResponseBody, Transport,
+    read_all,
+};
+use crate::url::HttpUrl;
+use crate::usage::ZERO_COST;
+use crate::wit::{
+    ChatRequest, Completion, Model, ModelCost, ProviderConfig, ProviderError, ProviderMode,
+    StreamEvent,
+};
+use crate::{discovery, response};
+
+/// The most text an "incomplete stream" error carries back.
+const MAX_PARTIAL_TEXT_IN_ERROR: usize = 64 * 1024;
+
+/// A configured client for one call.
+#[derive(Debug)]
+pub struct Client<'a, T> {
+    transport: &'a T,
+    config: &'a ProviderConfig,
+    authority: String,
+}
+
+impl<'a, T: Transport> Client<'a, T> {
+    /// A client for `config`; fails when its base URL is not usable.
+    pub fn new(transport: &'a T, config: &'a ProviderConfig) -> Result<Self, ProviderError> {
+        if config.mode == ProviderMode::Disabled {
+            return Err(ProviderError::InvalidConfig(crate::wit::ConfigError {
+                path: crate::config::ROOT.into(),
+                reason: config.reason.clone(),
+            }));
+        }
+        let url = HttpUrl::parse(&config.base_url).map_err(|reason| {
+            ProviderError::InvalidConfig(crate::wit::ConfigError {
+                path: format!("{}.baseUrl", crate::config::ROOT),
+                reason,
+            })
+        })?;
+        Ok(Self {
+            transport,
+            config,
+            authority: url.host_port(),
+        })
+    }
+
+    fn key(&self) -> Option<&str> {
+        self.config.api_key.as_deref().filter(|k| !k.is_empty())
+    }
+
+    fn ctx<'c>(&'c self, url: &'c str, model: Option<&'c str>) -> RequestContext<'c> {
+        RequestContext {
+            authority: &self.authority,
+            url,
+            model,
+            key_sent: self.key().is_some(),
+        }
+    }
+
+    fn headers(&self, json_body: bool, stream: bool) -> Vec<(String, String)> {
+        let has = |name: &str| {
+            self.config
+                .headers
+                .iter()
+                .any(|h| h.name.eq_ignore_ascii_case(name))
+        };
+        let mut headers = Vec::with_capacity(self.config.headers.len() + 3);
+        if let Some(key) = self.key()
+            && !has("authorization")
+        {
+            headers.push(("Authorization".to_owned(), format!("Bearer {key}")));
+        }
+        if json_body {
+            headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+        }
+        if !has("accept") {
+            let accept = if stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            };
+            headers.push(("Accept".to_owned(), accept.to_owned()));
+        }
+        headers.extend(
+            self.config
+                .headers
+                .iter()
+                .map(|h| (h.name.clone(), h.value.clone())),
+        );
+        headers
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.base_url)
+    }
+
+    /// `GET {base}/models`.
+    pub fn discover(&self) -> Result<Vec<Model>, ProviderError> {
+        self.discover_inner().map_err(|e| redact(e, self.key()))
+    }
+
+    fn discover_inner(&self) -> Result<Vec<Model>, ProviderError> {
+        let url = self.url("/models");
+        let request = HttpRequest {
+            method: Method::Get,
+            url: url.clone(),
+            headers: self.headers(false, false),
+            body: Vec::new(),
+            timeout_ms: self.config.timeout_ms,
+        };
+        let mut response = self.transport.send(&request)?;
+        let body = read_all(&mut response.body, MAX_BODY_BYTES, &url)?;
+        if !(200..300).contains(&response.status) {
+            return Err(from_http_status(
+                response.status,
+                &body,
+                &self.ctx(&url, None),
+            ));
+        }
+        discovery::parse_models(&body, &url)
+    }
+
+    fn model(&self, request: &ChatRequest) -> Option<&Model> {
+        let id = request::server_model_id(request.model.trim());
+        self.config.models.iter().find(|m| m.id == id)
+    }
+
+    fn cost(&self, request: &ChatRequest) -> ModelCost {
+        self.model(request).map_or(ZERO_COST, |m| m.cost)
+    }
+
+    /// Send a chat body; on a context overflow that the output budget caused,
+    /// try once more with the server's own prompt count.
+    fn send_chat(
+        &self,
+        request: &ChatRequest,
+        stream: bool,
+    ) -> Result<(BuiltRequest, HttpResponse<T::Body>), ProviderError> {
+        let url = self.url("/chat/completions");
+        let mut built = request::build(request, &self.config.models, stream, None)?;
+        let mut retried = false;
+        loop {
+            let http = HttpRequest {
+                method: Method::Post,
+                url: url.clone(),
+                headers: self.headers(true, stream),
+                body: serde_json::to_vec(&built.body).map_err(|e| {
+                    ProviderError::BadRequest(format!("the request could not be encoded ({e})"))
+                })?,
+                timeout_ms: self.config.timeout_ms,
+            };
+            let mut response = self.transport.send(&http)?;
+            if (200..300).contains(&response.status) {
+                return Ok((built, response));
+            }
+            let body = read_all(&mut response.body, MAX_BODY_BYTES, &url)?;
+            let error =
+                from_http_status(response.status, &body, &self.ctx(&url, Some(&built.model)));
+            match error {
+                ProviderError::ContextLengthExceeded(ref overflow) if !retried => {
+                    let sent = built
+                        .body
+                        .get("max_completion_tokens")
+                        .and_then(|v| v.as_u64());
+                    let prompt = prompt_tokens(&overflow.message);
+                    match (sent, overflow.limit, prompt) {
+                        (Some(sent), Some(limit), Some(prompt)) if prompt < limit => {
+                            let room = u64::from(limit - prompt);
+                            if room >= sent {
+                                return Err(error);
+                            }
+                            built
+                                .body
+                                .insert("max_completion_tokens".into(), room.into());
+                            built.clamped = true;
+                            retried = true;
+                        }
+                        _ => return Err(error),
+                    }
+                }
+                ProviderError::ModelNotFound(mut missing) => {
+                    // Name what the server does serve, when it will say.
+                    if let Ok(models) = self.discover_inner() {
+                        missing.available = models.into_iter().map(|m| m.id).collect();
+                    }
+                    return Err(ProviderError::ModelNotFound(missing));
+                }
+                other => return Err(other),
+            }
+        }
+    }
+
+    /// A whole, non-streamed completion.
+    pub fn complete(&self, request: &ChatRequest) -> Result<Completion, ProviderError> {
+        self.complete_inner(request)
+            .map_err(|e| redact(e, self.key()))
+    }
+
+    fn complete_inner(&self, request: &ChatRequest) -> Result<Completion, ProviderError> {
+        let url = self.url("/chat/completions");
+        let (built, mut response) = self.send_chat(request, false)?;
+        let body = read_all(&mut response.body, MAX_BODY_BYTES, &url)?;
+        response::parse_completion(
+            &body,
+            &self.cost(request),
+            &self.ctx(&url, Some(&built.model)),
+        )
+    }
+
+    /// Start a streamed completion; its events are pulled with `next`.
+    pub fn start_stream(
+        &self,
+        request: &ChatRequest,
+    ) -> Result<ActiveStream<T::Body>, ProviderError> {
+        self.start_stream_inner(request)
+            .map_err(|e| redact(e, self.key()))
+    }
+
+    fn start_stream_inner(
+        &self,
+        request: &ChatRequest,
+    ) -> Result<ActiveStream<T::Body>, ProviderError> {
+        let url = self.url("/chat/completions");
+        let (built, mut response) = self.send_chat(request, true)?;
+        let content_type = response.content_type.clone().unwrap_or_default();
+        if !content_type.starts_with("text/event-stream") {
+            let body = read_all(&mut response.body, MAX_BODY_BYTES, &url).unwrap_or_default();
+            let ctx = self.ctx(&url, Some(&built.model));
+            // A JSON error with a 200 status is still an error.
+            if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body)
+                && let Some(parsed) = error::parse_error_body(&value)
+            {
+                return Err(error::from_stream_error(&parsed, &ctx));
+            }
+            return Err(ProviderError::InvalidResponse(format!(
+                "{url} answered a streaming request with content type \"{content_type}\" instead \
+                 of text/event-stream: is a proxy between here and vLLM buffering or rewriting it?"
+            )));
+        }
+        Ok(ActiveStream {
+            body: Some(response.body),
+            decoder: SseDecoder::new(),
+            assembler: StreamAssembler::new(self.cost(request)),
+            items: Vec::new(),
+            authority: self.authority.clone(),
+            url,
+            model: built.model,
+            key: self.key().map(str::to_owned),
+        })
+    }
+}
+
+/// A streamed reply being read.
+#[derive(Debug)]
+pub struct ActiveStream<B> {
+    /// `None` once the reply is complete or failed: the connection is closed.
+    body: Option<B>,
+    decoder: SseDecoder,
+    assembler: StreamAssembler,
+    items: Vec<SseItem>,
+    authority: String,
+    url: String,
+    model: String,
+    key: Option<String>,
+}
+
+impl<B: ResponseBody> ActiveStream<B> {
+    /// Every event that has arrived, waiting for at least one; `None` once
+    /// the reply has ended.
+    pub fn next_events(&mut self) -> Result<Option<Vec<StreamEvent>>, ProviderError> {
+        let result = self.next_inner();
+        if result.is_err() {
+            self.body = None;
+        }
+        result.map_err(|e| redact(e, self.key.as_deref()))
+    }
+
+    fn next_inner(&mut self) -> Result<Option<Vec<StreamEvent>>, ProviderError> {
+        let mut events = Vec::new();
+        while let Some(body) = self.body.as_mut() {
+            match body.read(events.is_empty())? {
+                ReadResult::Data(bytes) => {
+                    self.decoder.feed(&bytes, &mut self.items)?;
+                    self.dispatch(&mut events)?;
+                }
+                ReadResult::Pending => break,
+                ReadResult::End => {
+                    self.decoder.finish(&mut self.items)?;
+                    self.dispatch(&mut events)?;
+                    if !self.assembler.is_finished() {
+                        if self.assembler.saw_finish_reason() {
+                            // Some proxies drop `[DONE]`; the finish reason
+                            // already said the reply was whole.
+                            self.assembler.on_done(&mut events)?;
+                        } else {
+                            return Err(self.incomplete());
+                        }
+                    }
+                }
+            }
+            if self.assembler.is_finished() {
+                self.body = None;
+            }
+        }
+        Ok((!events.is_empty()).then_some(events))
+    }
+
+    fn dispatch(&mut self, events: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
+        let ctx = RequestContext {
+            authority: &self.authority,
+            url: &self.url,
+            model: Some(&self.model),
+            key_sent: self.key.is_some(),
+        };
+        for item in self.items.drain(..) {
+            match item {
+                SseItem::Data(payload) => self.assembler.on_data(&payload, &ctx, events)?,
+                SseItem::Done => self.assembler.on_done(events)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn incomplete(&self) -> ProviderError {
+        let text = self.assembler.text_so_far();
+        let kept: String = text.chars().take(MAX_PARTIAL_TEXT_IN_ERROR).collect();
+        ProviderError::InvalidResponse(format!(
+            "the stream from {} ended before it was complete (no finish reason, no [DONE]): the \
+             server or a proxy closed the connection; {} characters of text had arrived: {:?}",
+            self.url,
+            text.chars().count(),
+            kept
+        ))
+    }
+}
+
+/// Connection-level failures, named for the user.
+pub fn connect_error(authority: &str, what: &str) -> ProviderError {
+    error::connection(authority, what)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::testing::Replay;
+    use crate::wit::{ContentPart, FinishReason, InputKind, KeyValue, Message, Sampling};
+    use serde_json::json;
+
+    fn config(models: Vec<Model>, key: Option<&str>) -> ProviderConfig {
+        ProviderConfig {
+            base_url: "http://127.0.0.1:8000/v1".into(),
+            api_key: key.map(str::to_owned),
+            headers: vec![KeyValue {
+                name: "X-Team".into(),
+                value: "a".into(),
+            }],
+            timeout_ms: 1000,
+            mode: ProviderMode::Discover,
+            reason: String::new(),
+            models,
+        }
+    }
+
+    fn tiny() -> Model {
+        Model {
+            id: "tiny".into(),
+            name: "tiny".into(),
+            reasoning: false,
+            input: vec![InputKind::Text],
+            cost: ZERO_COST,
+            context_window: 2048,
+            max_tokens: 2048,
+            root: None,
+            parent: None,
+        }
+    }
+
+    fn chat(model: &str) -> ChatRequest {
+        ChatRequest {
+            model: model.into(),
+            messages: vec![Message::User(vec![ContentPart::Text("hello there".into())])],
+            tools: Vec::new(),
+            tool_choice: None,
+            sampling: Sampling {
+                temperature: None,
+                top_p: None,
+                max_tokens: None,
+                stop: Vec::new(),
+                seed: None,
+                presence_penalty: None,
+                frequency_penalty: None,
+                top_k: None,
+                min_p: None,
+                repetition_penalty: None,
+            },
+            chat_template_kwargs_json: None,
+            structured_output: None,
+        }
+    }
+
+    fn ok_body() -> Vec<u8> {
+        json!({"model": "tiny", "choices": [{"index": 0, "message": {"content": "hi"}, "finish_reason": "stop"}]})
+            .to_string()
+            .into_bytes()
+    }
+
+    #[test]
+    fn discovery_sends_bearer_only_when_a_key_is_set() {
+        let list = br#"{"object":"list","data":[{"id":"tiny","max_model_len":2048}]}"#.to_vec();
+        let replay = Replay::new(vec![(200, "application/json", vec![list.clone()])]);
+        let cfg = config(Vec::new(), Some("sk-1"));
+        let models = Client::new(&replay, &cfg)
+            .expect("client")
+            .discover()
+            .expect("models");
+        assert_eq!(models[0].context_window, 2048);
+        let seen = replay.seen.borrow();
+        assert_eq!(seen[0].url, "http://127.0.0.1:8000/v1/models");
+        assert!(
+            seen[0]
+                .headers
+                .contains(&("Authorization".into(), "Bearer sk-1".into()))
+        );
+        assert!(seen[0].headers.contains(&("X-Team".into(), "a".into())));
+
+        let replay = Replay::new(vec![(200, "application/json", vec![list])]);
+        let cfg = config(Vec::new(), None);
+        Client::new(&replay, &cfg)
+            .expect("client")
+            .discover()
+            .expect("models");
+        assert!(
+            !replay.seen.borrow()[0]
+                .headers
+                .iter()
+                .any(|(n, _)| n == "Authorization")
+        );
+    }
+
+    #[test]
+    fn context_overflow_from_our_budget_is_retried_once_with_the_servers_count() {
+        let overflow = json!({"error": {"message": "This model's maximum context length is 2048 tokens. However, you requested 2548 tokens (600 in the messages, 1948 in the completion). Please reduce the length of the messages or completion.", "type": "BadRequestError", "param": null, "code": 400}});
+        let replay = Replay::new(vec![
+            (
+                400,
+                "application/json",
+                vec![overflow.to_string().into_bytes()],
+            ),
+            (200, "application/json", vec![ok_body()]),
+        ]);
+        let cfg = config(vec![tiny()], None);
+        let completion = Client::new(&replay, &cfg)
+            .expect("client")
+            .complete(&chat("vllm/tiny"))
+            .expect("retried");
+        assert_eq!(completion.text, "hi");
+        let seen = replay.seen.borrow();
+        assert_eq!(seen.len(), 2);
+        let second: serde_json::Value = serde_json::from_slice(&seen[1].body).expect("json");
+        assert_eq!(second["max_completion_tokens"], 1448);
+    }
+
+    #[test]
+    fn a_prompt_over_the_window_is_not_retried() {
+        let overflow = json!({"error": {"message": "This model's maximum context length is 2048 tokens. However, your request has 5000 input tokens. Please reduce the length of the input messages.", "type": "BadRequestError", "code": 400}});
+        let replay = Replay::new(vec![(
+            400,
+            "application/json",
+            vec![overflow.to_string().into_bytes()],
+        )]);
+        let cfg = config(vec![tiny()], None);
+        let error = Client::new(&replay, &cfg)
+            .expect("client")
+            .complete(&chat("tiny"))
+            .expect_err("too long");
+        assert!(
+            matches!(error, ProviderError::ContextLengthExceeded(e) if e.limit == Some(2048) && e.requested == Some(5000))
+        );
+        assert_eq!(replay.seen.borrow().len(), 1);
+    }
+
+    #[test]
+    fn unknown_model_lists_what_the_server_has() {
+        let missing = br#"{"error":{"message":"The model `nope` does not exist.","type":"NotFoundError","param":"model","code":404}}"#.to_vec();
+        let list = br#"{"object":"list","data":[{"id":"tiny","max_model_len":2048}]}"#.to_vec();
+        let replay = Replay::new(vec![
+            (404, "application/json", vec![missing]),
+            (200, "application/json", vec![list]),
+        ]);
+        let cfg = config(Vec::new(), None);
+        let error = Client::new(&replay, &cfg)
+            .expect("client")
+            .complete(&chat("nope"))
+            .expect_err("missing");
+        match error {
+            ProviderError::ModelNotFound(e) => {
+                assert_eq!(e.model, "nope");
+                assert_eq!(e.available, vec!["tiny".to_owned()]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_key_echoed_by_a_server_is_redacted() {
+        let replay = Replay::new(vec![(
+            400,
+            "application/json",
+            vec![br#"{"error":{"message":"bad key sk-secret","code":400}}"#.to_vec()],
+        )]);
+        let cfg = config(Vec::new(), Some("sk-secret"));
+        let error = Client::new(&replay, &cfg)
+            .expect("client")
+            .complete(&chat("tiny"))
+            .expect_err("bad");
+        assert!(!format!("{error:?}").contains("sk-secret"));
+    }
+
+    fn sse(chunks: &[serde_json::Value], done: bool) -> Vec<u8> {
+        let mut text: String = chunks.iter().map(|c| format!("data: {c}\n\n")).collect();
+        if done {
+            text.push_str("data: [DONE]\n\n");
+        }
+        text.into_bytes()
+    }
+
+    fn delta(content: &str, finish: Option<&str>) -> serde_json::Value {
+        json!({"model": "tiny", "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish}]})
+    }
+
+    #[test]
+    fn a_stream_read_in_any_pieces_gives_the_same_events() {
+        let bytes = sse(&[delta("Hel", None), delta("lo", Some("stop"))], true);
+        let mut reference: Option<Vec<StreamEvent>> = None;
+        for size in [1, 2, 3, 7, 50, bytes.len()] {
+            let pieces: Vec<Vec<u8>> = bytes.chunks(size).map(<[u8]>::to_vec).collect();
+            let replay = Replay::new(vec![(200, "text/event-stream", pieces)]);
+            let cfg = config(Vec::new(), None);
+            let client = Client::new(&replay, &cfg).expect("client");
+            let mut stream = client.start_stream(&chat("tiny")).expect("stream");
+            let mut events = Vec::new();
+            for _ in 0..10_000 {
+                match stream.next_events().expect("valid") {
+                    Some(batch) => events.extend(batch),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                events.last(),
+                Some(&StreamEvent::Finish(FinishReason::Stop))
+            );
+            match &reference {
+                None => reference = Some(events),
+                Some(expected) => assert_eq!(&events, expected, "pieces of {size}"),
+            }
+            let body: serde_json::Value =
+                serde_json::from_slice(&replay.seen.borrow()[0].body).expect("json");
+            assert_eq!(body["stream_options"]["include_usage"], true);
+        }
+    }
+
+    #[test]
+    fn a_cut_stream_keeps_its_text_in_the_error() {
+        let bytes = sse(&[delta("partial answer", None)], false);
+        let replay = Replay::new(vec![(200, "text/event-stream", vec![bytes])]);
+        let cfg = config(Vec::new(), None);
+        let client = Client::new(&replay, &cfg).expect("client");
+        let mut stream = client.start_stream(&chat("tiny")).expect("stream");
+        let mut error = None;
+        for _ in 0..10 {
+            match stream.next_events() {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+        match error {
+            Some(ProviderError::InvalidResponse(message)) => {
+                assert!(message.contains("partial answer"), "{message}");
+                assert!(message.contains("ended before"), "{message}");
+            }
+            other => panic!("expected an incomplete-stream error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_content_type_for_a_stream() {
+        let replay = Replay::new(vec![(200, "text/html", vec![b"<html></html>".to_vec()])]);
+        let cfg = config(Vec::new(), None);
+        let client = Client::new(&replay, &cfg).expect("client");
+        let error = client.start_stream(&chat("tiny")).expect_err("not sse");
+        assert!(matches!(error, ProviderError::InvalidResponse(m) if m.contains("text/html")));
+    }
+
+    #[test]
+    fn disabled_config_is_refused() {
+        let mut cfg = config(Vec::new(), None);
+        cfg.mode = ProviderMode::Disabled;
+        cfg.reason = "VLLM_API_KEY is not set".into();
+        let replay = Replay::default();
+        assert!(matches!(
+            Client::new(&replay, &cfg),
+            Err(ProviderError::InvalidConfig(_))
+        ));
+    }
+}

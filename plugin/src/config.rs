@@ -1,0 +1,681 @@
+//! `resolve-config`: from the host's `models.providers.vllm` section and the
+//! environment it exposes to a complete `ProviderConfig`.
+//!
+//! Every error names the config path it is about
+//! (`models.providers.vllm.models[2].contextWindow`) and never the value of a
+//! secret.
+
+use crate::discovery::{DEFAULT_CONTEXT_WINDOW, DEFAULT_MAX_TOKENS, guess_reasoning};
+use crate::env_subst::{SubstError, substitute};
+use crate::url::normalize_base;
+use crate::wit::{
+    ConfigError, ConfigInput, InputKind, KeyValue, Model, ModelCost, ProviderConfig, ProviderError,
+    ProviderMode,
+};
+use serde_json::{Map, Value};
+
+/// Where the section lives in the host's config.
+pub const ROOT: &str = "models.providers.vllm";
+/// OpenClaw's default for a local vLLM.
+pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8000/v1";
+/// The variable that opts in to discovery and carries the key.
+pub const API_KEY_VAR: &str = "VLLM_API_KEY";
+/// Long enough for a CPU server to read a large prompt before its first byte.
+pub const DEFAULT_TIMEOUT_SECONDS: u64 = 120;
+const MAX_TIMEOUT_SECONDS: f64 = 24.0 * 3600.0;
+
+fn invalid(path: impl Into<String>, reason: impl Into<String>) -> ProviderError {
+    ProviderError::InvalidConfig(ConfigError {
+        path: path.into(),
+        reason: reason.into(),
+    })
+}
+
+/// Resolve the host's input into the configuration every other call takes.
+pub fn resolve(input: &ConfigInput) -> Result<ProviderConfig, ProviderError> {
+    let env = |name: &str| {
+        input
+            .env
+            .iter()
+            .find(|kv| kv.name == name)
+            .map(|kv| kv.value.clone())
+    };
+    let section = match &input.provider_json {
+        None => None,
+        Some(text) => {
+            let value: Value = serde_json::from_str(text)
+                .map_err(|e| invalid(ROOT, format!("is not valid JSON: {e}")))?;
+            match value {
+                Value::Null => None,
+                Value::Object(map) => Some(substitute_all(map, ROOT, &env)?),
+                other => {
+                    return Err(invalid(
+                        ROOT,
+                        format!("must be an object, found {}", kind_of(&other)),
+                    ));
+                }
+            }
+        }
+    };
+    let empty = Map::new();
+    let fields = section.as_ref().unwrap_or(&empty);
+
+    if let Some(api) = fields.get("api") {
+        match api.as_str() {
+            Some("openai-completions") => {}
+            _ => {
+                return Err(invalid(
+                    format!("{ROOT}.api"),
+                    format!("must be \"openai-completions\", found {api}"),
+                ));
+            }
+        }
+    }
+
+    let base_url = match &input.base_url_override {
+        Some(url) => normalize_base(url).map_err(|reason| invalid("--base-url", reason))?,
+        None => match fields.get("baseUrl") {
+            None => DEFAULT_BASE_URL.to_owned(),
+            Some(Value::String(url)) => {
+                normalize_base(url).map_err(|reason| invalid(format!("{ROOT}.baseUrl"), reason))?
+            }
+            Some(other) => {
+                return Err(invalid(
+                    format!("{ROOT}.baseUrl"),
+                    format!("must be a string, found {}", kind_of(other)),
+                ));
+            }
+        },
+    };
+
+    let configured_key = match fields.get("apiKey") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(key)) if key.is_empty() => None,
+        Some(Value::String(key)) => Some(key.clone()),
+        Some(other) => {
+            return Err(invalid(
+                format!("{ROOT}.apiKey"),
+                format!("must be a string, found {}", kind_of(other)),
+            ));
+        }
+    };
+    let env_key = env(API_KEY_VAR).filter(|key| !key.is_empty());
+    let profile_key = input.auth_profile_key.clone().filter(|key| !key.is_empty());
+    let api_key = configured_key.or(env_key.clone()).or(profile_key.clone());
+
+    let headers = read_headers(fields.get("headers"))?;
+    let timeout_ms = read_timeout(fields.get("timeoutSeconds"))?;
+    let models = read_models(fields.get("models"))?;
+
+    let (mode, reason) = if section.is_some() && !models.is_empty() {
+        (
+            ProviderMode::Explicit,
+            format!(
+                "{ROOT} lists {} model(s); discovery is skipped",
+                models.len()
+            ),
+        )
+    } else if section.is_some() {
+        (
+            ProviderMode::Discover,
+            format!("{ROOT} lists no models; they are discovered from {base_url}/models"),
+        )
+    } else if input.base_url_override.is_some() {
+        (
+            ProviderMode::Discover,
+            format!("a base URL was given; models are discovered from {base_url}/models"),
+        )
+    } else if env_key.is_some() {
+        (
+            ProviderMode::Discover,
+            format!(
+                "{API_KEY_VAR} is set and {ROOT} is not configured; models are discovered from \
+                 {base_url}/models"
+            ),
+        )
+    } else if profile_key.is_some() {
+        (
+            ProviderMode::Discover,
+            format!(
+                "an auth profile has a vLLM key and {ROOT} is not configured; models are \
+                 discovered from {base_url}/models"
+            ),
+        )
+    } else {
+        (
+            ProviderMode::Disabled,
+            format!(
+                "{API_KEY_VAR} is not set and {ROOT} is not configured: set {API_KEY_VAR} (any \
+                 value works if your server does not enforce auth) or configure {ROOT}"
+            ),
+        )
+    };
+
+    Ok(ProviderConfig {
+        base_url,
+        api_key,
+        headers,
+        timeout_ms,
+        mode,
+        reason,
+        models,
+    })
+}
+
+/// Substitute `${VAR}` in every string of the section, naming the path of a
+/// missing variable.
+fn substitute_all(
+    map: Map<String, Value>,
+    path: &str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Map<String, Value>, ProviderError> {
+    map.into_iter()
+        .map(|(key, value)| {
+            let child = format!("{path}.{key}");
+            Ok((key, substitute_value(value, &child, env)?))
+        })
+        .collect()
+}
+
+fn substitute_value(
+    value: Value,
+    path: &str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Value, ProviderError> {
+    match value {
+        Value::String(text) => substitute(&text, env)
+            .map(Value::String)
+            .map_err(|e| match e {
+                SubstError::Missing(name) => invalid(
+                    path,
+                    format!(
+                        "environment variable {name} is not set or is empty: set it, or write the \
+                     value here (write $${{{name}}} for a literal ${{{name}}})"
+                    ),
+                ),
+                SubstError::Unclosed => invalid(path, "has \"${\" without a closing \"}\""),
+            }),
+        Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| substitute_value(item, &format!("{path}[{index}]"), env))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        Value::Object(map) => substitute_all(map, path, env).map(Value::Object),
+        other => Ok(other),
+    }
+}
+
+fn read_headers(value: Option<&Value>) -> Result<Vec<KeyValue>, ProviderError> {
+    let path = format!("{ROOT}.headers");
+    let map = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Object(map)) => map,
+        Some(other) => {
+            return Err(invalid(
+                path,
+                format!(
+                    "must be an object of header names to strings, found {}",
+                    kind_of(other)
+                ),
+            ));
+        }
+    };
+    map.iter()
+        .map(|(name, value)| {
+            let valid_name = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !valid_name {
+                return Err(invalid(
+                    &path,
+                    format!("\"{name}\" is not a valid header name"),
+                ));
+            }
+            match value {
+                Value::String(text) if !text.contains(['\r', '\n']) => Ok(KeyValue {
+                    name: name.clone(),
+                    value: text.clone(),
+                }),
+                Value::String(_) => Err(invalid(
+                    format!("{path}.{name}"),
+                    "must not contain a line break",
+                )),
+                other => Err(invalid(
+                    format!("{path}.{name}"),
+                    format!("must be a string, found {}", kind_of(other)),
+                )),
+            }
+        })
+        .collect()
+}
+
+fn read_timeout(value: Option<&Value>) -> Result<u64, ProviderError> {
+    match value {
+        None | Some(Value::Null) => Ok(DEFAULT_TIMEOUT_SECONDS * 1000),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(seconds) if seconds > 0.0 && seconds <= MAX_TIMEOUT_SECONDS => {
+                // Whole milliseconds; a positive value never rounds to zero.
+                Ok(((seconds * 1000.0).round() as u64).max(1))
+            }
+            _ => Err(invalid(
+                format!("{ROOT}.timeoutSeconds"),
+                format!("must be a number of seconds above 0 and at most 86400, found {n}"),
+            )),
+        },
+        Some(other) => Err(invalid(
+            format!("{ROOT}.timeoutSeconds"),
+            format!("must be a number of seconds, found {}", kind_of(other)),
+        )),
+    }
+}
+
+fn read_models(value: Option<&Value>) -> Result<Vec<Model>, ProviderError> {
+    let path = format!("{ROOT}.models");
+    let items = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(invalid(
+                path,
+                format!("must be a list of models, found {}", kind_of(other)),
+            ));
+        }
+    };
+    let mut models: Vec<Model> = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let model = read_model(item, &format!("{path}[{index}]"))?;
+        if let Some(first) = models.iter().position(|m| m.id == model.id) {
+            return Err(invalid(
+                format!("{path}[{index}].id"),
+                format!("\"{}\" is already listed at {path}[{first}]", model.id),
+            ));
+        }
+        models.push(model);
+    }
+    Ok(models)
+}
+
+fn read_model(value: &Value, path: &str) -> Result<Model, ProviderError> {
+    let Value::Object(fields) = value else {
+        return Err(invalid(
+            path,
+            format!(
+                "must be an object with at least an id, found {}",
+                kind_of(value)
+            ),
+        ));
+    };
+    let field = |name: &str| (fields.get(name), format!("{path}.{name}"));
+
+    let (id, id_path) = field("id");
+    let id = match id {
+        Some(Value::String(id)) if !id.trim().is_empty() => id.trim().to_owned(),
+        Some(other) => {
+            return Err(invalid(
+                id_path,
+                format!("must be a non-empty string, found {}", kind_of(other)),
+            ));
+        }
+        None => {
+            return Err(invalid(
+                id_path,
+                "is missing: every model needs the server's model id",
+            ));
+        }
+    };
+    // A `vllm/` reference in the id is a common slip; the server knows the bare id.
+    let id = id.strip_prefix("vllm/").map(str::to_owned).unwrap_or(id);
+
+    let name = match field("name") {
+        (None | Some(Value::Null), _) => id.clone(),
+        (Some(Value::String(name)), _) => name.clone(),
+        (Some(other), path) => {
+            return Err(invalid(
+                path,
+                format!("must be a string, found {}", kind_of(other)),
+            ));
+        }
+    };
+    let reasoning = match field("reasoning") {
+        (None | Some(Value::Null), _) => guess_reasoning(&id),
+        (Some(Value::Bool(flag)), _) => *flag,
+        (Some(other), path) => {
+            return Err(invalid(
+                path,
+                format!("must be true or false, found {}", kind_of(other)),
+            ));
+        }
+    };
+    let input = read_input(field("input"))?;
+    let cost = read_cost(field("cost"))?;
+    let context_window = read_count(field("contextWindow"))?.unwrap_or(DEFAULT_CONTEXT_WINDOW);
+    let (max_tokens, max_path) = field("maxTokens");
+    let max_tokens = match read_count((max_tokens, max_path.clone()))? {
+        None => DEFAULT_MAX_TOKENS.min(context_window),
+        Some(max) if max > context_window => {
+            return Err(invalid(
+                max_path,
+                format!(
+                    "{max} is larger than the context window ({context_window}): lower it, or \
+                     raise contextWindow"
+                ),
+            ));
+        }
+        Some(max) => max,
+    };
+    Ok(Model {
+        id,
+        name,
+        reasoning,
+        input,
+        cost,
+        context_window,
+        max_tokens,
+        root: None,
+        parent: None,
+    })
+}
+
+fn read_input((value, path): (Option<&Value>, String)) -> Result<Vec<InputKind>, ProviderError> {
+    let items = match value {
+        None | Some(Value::Null) => return Ok(vec![InputKind::Text]),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(invalid(
+                path,
+                format!(
+                    "must be a list like [\"text\", \"image\"], found {}",
+                    kind_of(other)
+                ),
+            ));
+        }
+    };
+    let mut kinds = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let kind = match item.as_str() {
+            Some("text") => InputKind::Text,
+            Some("image") => InputKind::Image,
+            _ => {
+                return Err(invalid(
+                    format!("{path}[{index}]"),
+                    format!("must be \"text\" or \"image\", found {item}"),
+                ));
+            }
+        };
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    if kinds.is_empty() {
+        return Err(invalid(path, "must name at least \"text\""));
+    }
+    Ok(kinds)
+}
+
+fn read_cost((value, path): (Option<&Value>, String)) -> Result<ModelCost, ProviderError> {
+    let mut cost = ModelCost {
+        input: 0.0,
+        output: 0.0,
+        cache_read: 0.0,
+        cache_write: 0.0,
+    };
+    let fields = match value {
+        None | Some(Value::Null) => return Ok(cost),
+        Some(Value::Object(fields)) => fields,
+        Some(other) => {
+            return Err(invalid(
+                path,
+                format!(
+                    "must be an object {{input, output, cacheRead, cacheWrite}}, found {}",
+                    kind_of(other)
+                ),
+            ));
+        }
+    };
+    for (name, slot) in [
+        ("input", &mut cost.input),
+        ("output", &mut cost.output),
+        ("cacheRead", &mut cost.cache_read),
+        ("cacheWrite", &mut cost.cache_write),
+    ] {
+        match fields.get(name) {
+            None | Some(Value::Null) => {}
+            Some(Value::Number(n)) if n.as_f64().is_some_and(|v| v >= 0.0 && v.is_finite()) => {
+                *slot = n.as_f64().unwrap_or_default();
+            }
+            Some(other) => {
+                return Err(invalid(
+                    format!("{path}.{name}"),
+                    format!("must be a price per million tokens (0 or more), found {other}"),
+                ));
+            }
+        }
+    }
+    Ok(cost)
+}
+
+fn read_count((value, path): (Option<&Value>, String)) -> Result<Option<u32>, ProviderError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_u64().and_then(|v| u32::try_from(v).ok()) {
+            Some(count) if count > 0 => Ok(Some(count)),
+            _ => Err(invalid(
+                path,
+                format!("must be a whole number of tokens above 0, found {n}"),
+            )),
+        },
+        Some(other) => Err(invalid(
+            path,
+            format!("must be a whole number of tokens, found {}", kind_of(other)),
+        )),
+    }
+}
+
+/// A JSON value's kind, for error messages that must not echo the value.
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn input(section: Option<Value>, env: &[(&str, &str)]) -> ConfigInput {
+        ConfigInput {
+            provider_json: section.map(|v| v.to_string()),
+            env: env
+                .iter()
+                .map(|(name, value)| KeyValue {
+                    name: (*name).into(),
+                    value: (*value).into(),
+                })
+                .collect(),
+            auth_profile_key: None,
+            base_url_override: None,
+        }
+    }
+
+    fn config_error(result: Result<ProviderConfig, ProviderError>) -> ConfigError {
+        match result {
+            Err(ProviderError::InvalidConfig(e)) => e,
+            other => panic!("expected invalid-config, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nothing_configured_is_disabled_with_a_reason() {
+        let config = resolve(&input(None, &[])).expect("resolves");
+        assert_eq!(config.mode, ProviderMode::Disabled);
+        assert!(config.reason.contains("VLLM_API_KEY"));
+        assert_eq!(config.base_url, DEFAULT_BASE_URL);
+        assert_eq!(config.api_key, None);
+    }
+
+    #[test]
+    fn key_alone_opts_in_to_discovery() {
+        let config = resolve(&input(None, &[("VLLM_API_KEY", "vllm-local")])).expect("resolves");
+        assert_eq!(config.mode, ProviderMode::Discover);
+        assert_eq!(config.api_key.as_deref(), Some("vllm-local"));
+        let empty = resolve(&input(None, &[("VLLM_API_KEY", "")])).expect("resolves");
+        assert_eq!(empty.mode, ProviderMode::Disabled);
+    }
+
+    #[test]
+    fn auth_profile_and_base_url_override_opt_in_too() {
+        let mut with_profile = input(None, &[]);
+        with_profile.auth_profile_key = Some("p".into());
+        let config = resolve(&with_profile).expect("resolves");
+        assert_eq!(config.mode, ProviderMode::Discover);
+        assert_eq!(config.api_key.as_deref(), Some("p"));
+
+        let mut with_url = input(None, &[]);
+        with_url.base_url_override = Some("http://127.0.0.1:9/v1/".into());
+        let config = resolve(&with_url).expect("resolves");
+        assert_eq!(config.mode, ProviderMode::Discover);
+        assert_eq!(config.base_url, "http://127.0.0.1:9/v1");
+        assert_eq!(config.api_key, None);
+    }
+
+    #[test]
+    fn explicit_models_skip_discovery() {
+        let section = json!({
+            "baseUrl": "http://10.0.0.5:9000/v1/",
+            "apiKey": "${VLLM_API_KEY}",
+            "api": "openai-completions",
+            "headers": {"X-Team": "a"},
+            "timeoutSeconds": 30,
+            "models": [
+                {"id": "qwen-r1", "contextWindow": 32768},
+                {"id": "vllm/llama", "name": "Llama", "reasoning": false, "input": ["text", "image"],
+                 "cost": {"input": 1, "output": 2, "cacheRead": 0.5, "cacheWrite": 0},
+                 "contextWindow": 4096, "maxTokens": 1024}
+            ]
+        });
+        let config = resolve(&input(Some(section), &[("VLLM_API_KEY", "sk-1")])).expect("resolves");
+        assert_eq!(config.mode, ProviderMode::Explicit);
+        assert_eq!(config.base_url, "http://10.0.0.5:9000/v1");
+        assert_eq!(config.api_key.as_deref(), Some("sk-1"));
+        assert_eq!(config.timeout_ms, 30_000);
+        assert_eq!(config.headers.len(), 1);
+        let [first, second] = config.models.as_slice() else {
+            panic!("two models");
+        };
+        assert!(first.reasoning, "r1 in the id means reasoning");
+        assert_eq!(first.max_tokens, 8192);
+        assert_eq!(first.context_window, 32768);
+        assert_eq!(second.id, "llama");
+        assert_eq!(second.input, vec![InputKind::Text, InputKind::Image]);
+        assert_eq!(second.cost.cache_read, 0.5);
+        assert_eq!(second.max_tokens, 1024);
+    }
+
+    #[test]
+    fn section_without_models_discovers() {
+        let config = resolve(&input(Some(json!({"baseUrl": "http://h:1/v1"})), &[])).expect("ok");
+        assert_eq!(config.mode, ProviderMode::Discover);
+        assert!(config.reason.contains("lists no models"));
+    }
+
+    #[test]
+    fn small_context_caps_default_max_tokens() {
+        let section = json!({"models": [{"id": "tiny", "contextWindow": 2048}]});
+        let config = resolve(&input(Some(section), &[])).expect("ok");
+        assert_eq!(config.models[0].max_tokens, 2048);
+    }
+
+    #[test]
+    fn missing_variable_names_the_path_not_the_value() {
+        let section = json!({"apiKey": "${MY_KEY}"});
+        let error = config_error(resolve(&input(Some(section), &[("VLLM_API_KEY", "sk-x")])));
+        assert_eq!(error.path, "models.providers.vllm.apiKey");
+        assert!(error.reason.contains("MY_KEY"));
+        assert!(!error.reason.contains("sk-x"));
+
+        let nested = json!({"headers": {"X-Auth": "${TOKEN}"}});
+        assert_eq!(
+            config_error(resolve(&input(Some(nested), &[]))).path,
+            "models.providers.vllm.headers.X-Auth"
+        );
+    }
+
+    #[test]
+    fn literal_dollar_braces_survive() {
+        let section = json!({"headers": {"X-Tpl": "$${NOT_A_VAR}"}});
+        let config = resolve(&input(Some(section), &[])).expect("ok");
+        assert_eq!(config.headers[0].value, "${NOT_A_VAR}");
+    }
+
+    #[test]
+    fn bad_values_name_their_paths() {
+        let cases = [
+            (
+                json!({"models": [{"id": "a"}, {"id": "b", "contextWindow": "big"}]}),
+                "models.providers.vllm.models[1].contextWindow",
+            ),
+            (
+                json!({"models": [{"id": "a"}, {"id": "b"}, {"id": "c", "contextWindow": 0}]}),
+                "models.providers.vllm.models[2].contextWindow",
+            ),
+            (
+                json!({"models": [{"id": "a", "contextWindow": 1000, "maxTokens": 2000}]}),
+                "models.providers.vllm.models[0].maxTokens",
+            ),
+            (
+                json!({"models": [{"name": "no id"}]}),
+                "models.providers.vllm.models[0].id",
+            ),
+            (
+                json!({"models": [{"id": "a"}, {"id": "a"}]}),
+                "models.providers.vllm.models[1].id",
+            ),
+            (
+                json!({"models": [{"id": "a", "input": ["audio"]}]}),
+                "models.providers.vllm.models[0].input[0]",
+            ),
+            (
+                json!({"models": [{"id": "a", "cost": {"input": -1}}]}),
+                "models.providers.vllm.models[0].cost.input",
+            ),
+            (
+                json!({"baseUrl": "localhost:8000"}),
+                "models.providers.vllm.baseUrl",
+            ),
+            (json!({"api": "anthropic"}), "models.providers.vllm.api"),
+            (
+                json!({"timeoutSeconds": -5}),
+                "models.providers.vllm.timeoutSeconds",
+            ),
+            (json!({"headers": ["x"]}), "models.providers.vllm.headers"),
+            (
+                json!({"models": {"id": "a"}}),
+                "models.providers.vllm.models",
+            ),
+        ];
+        for (section, path) in cases {
+            let error = config_error(resolve(&input(Some(section.clone()), &[])));
+            assert_eq!(error.path, path, "{section}: {}", error.reason);
+        }
+        let mut bad_override = input(None, &[]);
+        bad_override.base_url_override = Some("nope".into());
+        assert_eq!(config_error(resolve(&bad_override)).path, "--base-url");
+    }
+
+    #[test]
+    fn non_json_and_non_object_sections_are_errors() {
+        let mut bad = input(None, &[]);
+        bad.provider_json = Some("{not json".into());
+        assert_eq!(config_error(resolve(&bad)).path, ROOT);
+        bad.provider_json = Some("[1]".into());
+        assert!(config_error(resolve(&bad)).reason.contains("a list"));
+    }
+}

@@ -1,0 +1,25 @@
+//! The vLLM model provider.
+//!
+//! The logic modules are plain Rust that compiles and is tested natively;
+//! only `component` (wit-bindgen exports) and `wasi_http` (the transport)
+//! exist on `wasm32`. See `wit/provider.wit` for the interface.
+
+pub mod client;
+pub mod config;
+pub mod discovery;
+pub mod env_subst;
+pub mod error;
+pub mod request;
+pub mod response;
+pub mod sse;
+pub mod stream;
+pub mod think;
+pub mod transport;
+pub mod url;
+pub mod usage;
+pub mod wit;
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+#[cfg(target_arch = "wasm32")]
+mod wasi_http;

@@ -1,0 +1,568 @@
+//! Building the `POST /chat/completions` body, proxy-style.
+//!
+//! vLLM is an OpenAI-compatible backend, not OpenAI: the body never carries
+//! `store`, `service_tier`, `prompt_cache_key`, OpenAI reasoning-compat fields,
+//! `strict` on tools, an empty `tools` array, or the removed `guided_*` fields.
+
+use crate::wit::{
+    ChatRequest, ContentPart, Message, Model, ProviderError, StructuredOutput, ToolChoice,
+};
+use serde_json::{Map, Value, json};
+
+/// A chat body and what the client needs to know about it.
+#[derive(Debug, Clone)]
+pub struct BuiltRequest {
+    /// The JSON body.
+    pub body: Map<String, Value>,
+    /// The server-side model id (without `vllm/`).
+    pub model: String,
+    /// Whether `max_completion_tokens` was lowered to fit the window.
+    pub clamped: bool,
+}
+
+/// `vllm/<id>` references name the provider; the server knows only `<id>`.
+pub fn server_model_id(reference: &str) -> &str {
+    reference.strip_prefix("vllm/").unwrap_or(reference)
+}
+
+/// A cheap, deliberately low estimate of the prompt's tokens: about four bytes
+/// a token for English text. An estimate that is too low costs one retry with
+/// the server's exact count; one that is too high would cut replies short.
+pub fn estimate_prompt_tokens(request: &ChatRequest) -> u32 {
+    let mut bytes = 0usize;
+    let mut messages = 0usize;
+    for message in &request.messages {
+        messages += 1;
+        bytes += match message {
+            Message::System(text) => text.len(),
+            Message::User(parts) => parts
+                .iter()
+                .map(|part| match part {
+                    ContentPart::Text(text) => text.len(),
+                    ContentPart::ImageUrl(_) => 0,
+                })
+                .sum(),
+            Message::Assistant(a) => {
+                a.text.as_ref().map_or(0, String::len)
+                    + a.tool_calls
+                        .iter()
+                        .map(|c| c.name.len() + c.arguments.len())
+                        .sum::<usize>()
+            }
+            Message::Tool(result) => result.content.len(),
+        };
+    }
+    bytes += request
+        .tools
+        .iter()
+        .map(|t| {
+            t.name.len() + t.description.as_ref().map_or(0, String::len) + t.parameters_json.len()
+        })
+        .sum::<usize>();
+    u32::try_from(bytes / 4 + messages * 4).unwrap_or(u32::MAX)
+}
+
+/// The output budget: what was asked for (or the model's default), lowered so
+/// that prompt and output fit the context window.
+pub fn output_budget(
+    asked: Option<u32>,
+    model: Option<&Model>,
+    prompt_tokens: u32,
+) -> (Option<u32>, bool) {
+    let Some(model) = model else {
+        // Unknown window: send what was asked, or nothing and let vLLM use
+        // max_model_len - prompt.
+        return (asked, false);
+    };
+    let wanted = asked.unwrap_or(model.max_tokens);
+    let room = model.context_window.saturating_sub(prompt_tokens).max(1);
+    if wanted > room {
+        (Some(room), true)
+    } else {
+        (Some(wanted), false)
+    }
+}
+
+/// Build the body for `request`; `models` are the known models (for the
+/// context window), `stream` selects SSE.
+pub fn build(
+    request: &ChatRequest,
+    models: &[Model],
+    stream: bool,
+    prompt_tokens: Option<u32>,
+) -> Result<BuiltRequest, ProviderError> {
+    let model_id = server_model_id(request.model.trim());
+    if model_id.is_empty() {
+        return Err(ProviderError::BadRequest(
+            "no model was given: name one of the server's models (e.g. vllm/<id>)".into(),
+        ));
+    }
+    if request.messages.is_empty() {
+        return Err(ProviderError::BadRequest(
+            "the request has no messages: send at least one user message".into(),
+        ));
+    }
+    let mut body = Map::new();
+    body.insert("model".into(), Value::from(model_id));
+    body.insert(
+        "messages".into(),
+        Value::Array(request.messages.iter().map(message_json).collect()),
+    );
+    if stream {
+        body.insert("stream".into(), Value::Bool(true));
+        body.insert("stream_options".into(), json!({"include_usage": true}));
+    }
+
+    let model = models.iter().find(|m| m.id == model_id);
+    let prompt = prompt_tokens.unwrap_or_else(|| estimate_prompt_tokens(request));
+    let (max_tokens, clamped) = output_budget(request.sampling.max_tokens, model, prompt);
+    if let Some(max) = max_tokens {
+        body.insert("max_completion_tokens".into(), Value::from(max));
+    }
+
+    let sampling = &request.sampling;
+    let floats = [
+        ("temperature", sampling.temperature),
+        ("top_p", sampling.top_p),
+        ("presence_penalty", sampling.presence_penalty),
+        ("frequency_penalty", sampling.frequency_penalty),
+        ("min_p", sampling.min_p),
+        ("repetition_penalty", sampling.repetition_penalty),
+    ];
+    for (name, value) in floats {
+        if let Some(value) = value {
+            body.insert(name.into(), float_json(name, value)?);
+        }
+    }
+    if let Some(top_k) = sampling.top_k {
+        body.insert("top_k".into(), Value::from(top_k));
+    }
+    if let Some(seed) = sampling.seed {
+        body.insert("seed".into(), Value::from(seed));
+    }
+    if !sampling.stop.is_empty() {
+        body.insert("stop".into(), Value::from(sampling.stop.clone()));
+    }
+
+    if !request.tools.is_empty() {
+        let tools = request
+            .tools
+            .iter()
+            .map(|tool| {
+                let parameters: Value =
+                    serde_json::from_str(&tool.parameters_json).map_err(|e| {
+                        ProviderError::BadRequest(format!(
+                            "tool `{}`: parameters is not valid JSON ({e})",
+                            tool.name
+                        ))
+                    })?;
+                let mut function = Map::new();
+                function.insert("name".into(), Value::from(tool.name.clone()));
+                if let Some(description) = &tool.description {
+                    function.insert("description".into(), Value::from(description.clone()));
+                }
+                function.insert("parameters".into(), parameters);
+                Ok(json!({"type": "function", "function": function}))
+            })
+            .collect::<Result<Vec<_>, ProviderError>>()?;
+        body.insert("tools".into(), Value::Array(tools));
+        if let Some(choice) = &request.tool_choice {
+            body.insert("tool_choice".into(), tool_choice_json(choice, request)?);
+        }
+    }
+
+    if let Some(kwargs) = &request.chat_template_kwargs_json {
+        let value: Value = serde_json::from_str(kwargs).map_err(|e| {
+            ProviderError::BadRequest(format!("chat_template_kwargs is not valid JSON ({e})"))
+        })?;
+        if !value.is_object() {
+            return Err(ProviderError::BadRequest(
+                "chat_template_kwargs must be a JSON object, e.g. {\"enable_thinking\": false}"
+                    .into(),
+            ));
+        }
+        body.insert("chat_template_kwargs".into(), value);
+    }
+    match &request.structured_output {
+        None => {}
+        Some(StructuredOutput::JsonObject) => {
+            body.insert("response_format".into(), json!({"type": "json_object"}));
+        }
+        Some(StructuredOutput::JsonSchema(format)) => {
+            let schema: Value = serde_json::from_str(&format.schema_json).map_err(|e| {
+                ProviderError::BadRequest(format!("response format schema is not valid JSON ({e})"))
+            })?;
+            body.insert(
+                "response_format".into(),
+                json!({"type": "json_schema", "json_schema": {"name": format.name, "schema": schema}}),
+            );
+        }
+        Some(StructuredOutput::Vllm(text)) => {
+            let value: Value = serde_json::from_str(text).map_err(|e| {
+                ProviderError::BadRequest(format!("structured_outputs is not valid JSON ({e})"))
+            })?;
+            if !value.is_object() {
+                return Err(ProviderError::BadRequest(
+                    "structured_outputs must be an object such as {\"json\": {...}} or {\"regex\": \"...\"}".into(),
+                ));
+            }
+            body.insert("structured_outputs".into(), value);
+        }
+    }
+    Ok(BuiltRequest {
+        body,
+        model: model_id.to_owned(),
+        clamped,
+    })
+}
+
+fn float_json(name: &str, value: f32) -> Result<Value, ProviderError> {
+    if !value.is_finite() {
+        return Err(ProviderError::BadRequest(format!(
+            "{name} must be a finite number"
+        )));
+    }
+    // f32 -> f64 through its shortest text form, so 0.7 is sent as 0.7, not 0.699999988079071.
+    let value: f64 = value.to_string().parse().unwrap_or(f64::from(value));
+    Ok(Value::from(value))
+}
+
+fn tool_choice_json(choice: &ToolChoice, request: &ChatRequest) -> Result<Value, ProviderError> {
+    Ok(match choice {
+        ToolChoice::Auto => Value::from("auto"),
+        ToolChoice::None => Value::from("none"),
+        ToolChoice::Required => Value::from("required"),
+        ToolChoice::Named(name) => {
+            if !request.tools.iter().any(|tool| &tool.name == name) {
+                let offered: Vec<&str> = request.tools.iter().map(|t| t.name.as_str()).collect();
+                return Err(ProviderError::BadRequest(format!(
+                    "tool choice names `{name}`, which is not among the tools offered ({})",
+                    offered.join(", ")
+                )));
+            }
+            json!({"type": "function", "function": {"name": name}})
+        }
+    })
+}
+
+fn message_json(message: &Message) -> Value {
+    match message {
+        Message::System(text) => json!({"role": "system", "content": text}),
+        Message::User(parts) => {
+            let content = match parts.as_slice() {
+                [ContentPart::Text(text)] => Value::from(text.clone()),
+                parts => Value::Array(
+                    parts
+                        .iter()
+                        .map(|part| match part {
+                            ContentPart::Text(text) => json!({"type": "text", "text": text}),
+                            ContentPart::ImageUrl(url) => {
+                                json!({"type": "image_url", "image_url": {"url": url}})
+                            }
+                        })
+                        .collect(),
+                ),
+            };
+            json!({"role": "user", "content": content})
+        }
+        Message::Assistant(assistant) => {
+            let mut object = Map::new();
+            object.insert("role".into(), Value::from("assistant"));
+            object.insert(
+                "content".into(),
+                assistant.text.clone().map_or(Value::Null, Value::from),
+            );
+            if let Some(reasoning) = &assistant.reasoning {
+                object.insert("reasoning".into(), Value::from(reasoning.clone()));
+            }
+            if !assistant.tool_calls.is_empty() {
+                let calls = assistant
+                    .tool_calls
+                    .iter()
+                    .map(|call| {
+                        json!({"id": call.id, "type": "function",
+                               "function": {"name": call.name, "arguments": call.arguments}})
+                    })
+                    .collect();
+                object.insert("tool_calls".into(), Value::Array(calls));
+            }
+            Value::Object(object)
+        }
+        Message::Tool(result) => json!({
+            "role": "tool",
+            "tool_call_id": result.tool_call_id,
+            "content": result.content,
+        }),
+    }
+}
+
+/// Fields this provider must never send to vLLM.
+pub const FORBIDDEN_FIELDS: &[&str] = &[
+    "store",
+    "service_tier",
+    "prompt_cache_key",
+    "reasoning_effort",
+    "reasoning",
+    "parallel_tool_calls",
+    "user",
+    "metadata",
+    "guided_json",
+    "guided_regex",
+    "guided_choice",
+    "guided_grammar",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wit::{
+        AssistantMessage, InputKind, JsonSchemaFormat, ModelCost, Sampling, Tool, ToolCall,
+        ToolResult,
+    };
+
+    fn sampling() -> Sampling {
+        Sampling {
+            temperature: None,
+            top_p: None,
+            max_tokens: None,
+            stop: Vec::new(),
+            seed: None,
+            presence_penalty: None,
+            frequency_penalty: None,
+            top_k: None,
+            min_p: None,
+            repetition_penalty: None,
+        }
+    }
+
+    fn request(model: &str) -> ChatRequest {
+        ChatRequest {
+            model: model.into(),
+            messages: vec![Message::User(vec![ContentPart::Text("hi".into())])],
+            tools: Vec::new(),
+            tool_choice: None,
+            sampling: sampling(),
+            chat_template_kwargs_json: None,
+            structured_output: None,
+        }
+    }
+
+    fn model(id: &str, window: u32, max: u32) -> Model {
+        Model {
+            id: id.into(),
+            name: id.into(),
+            reasoning: false,
+            input: vec![InputKind::Text],
+            cost: ModelCost {
+                input: 0.0,
+                output: 0.0,
+                cache_read: 0.0,
+                cache_write: 0.0,
+            },
+            context_window: window,
+            max_tokens: max,
+            root: None,
+            parent: None,
+        }
+    }
+
+    fn tool(name: &str) -> Tool {
+        Tool {
+            name: name.into(),
+            description: Some("d".into()),
+            parameters_json: r#"{"type":"object","properties":{"city":{"type":"string"}}}"#.into(),
+        }
+    }
+
+    #[test]
+    fn strips_the_provider_prefix_and_streams_with_usage() {
+        let built = build(&request("vllm/tiny"), &[], true, None).expect("builds");
+        assert_eq!(built.body["model"], "tiny");
+        assert_eq!(built.body["stream"], true);
+        assert_eq!(built.body["stream_options"], json!({"include_usage": true}));
+        assert!(
+            !built.body.contains_key("max_completion_tokens"),
+            "unknown window: let vLLM decide"
+        );
+        let plain = build(&request("tiny"), &[], false, None).expect("builds");
+        assert!(
+            !plain.body.contains_key("stream_options"),
+            "include_usage only with stream"
+        );
+        assert!(!plain.body.contains_key("stream"));
+    }
+
+    #[test]
+    fn max_tokens_clamped_to_the_window() {
+        let models = [model("tiny", 2048, 2048)];
+        let built = build(&request("tiny"), &models, false, Some(100)).expect("builds");
+        assert_eq!(built.body["max_completion_tokens"], 1948);
+        assert!(built.clamped);
+        let mut asked = request("tiny");
+        asked.sampling.max_tokens = Some(50);
+        let built = build(&asked, &models, false, Some(100)).expect("builds");
+        assert_eq!(built.body["max_completion_tokens"], 50);
+        assert!(!built.clamped);
+        asked.sampling.max_tokens = Some(100_000);
+        let built = build(&asked, &models, false, Some(100)).expect("builds");
+        assert_eq!(built.body["max_completion_tokens"], 1948);
+        assert!(built.clamped);
+        assert!(
+            !built.body.contains_key("max_tokens"),
+            "the deprecated field is never sent"
+        );
+    }
+
+    #[test]
+    fn messages_of_every_kind() {
+        let mut req = request("tiny");
+        req.messages = vec![
+            Message::System("be brief".into()),
+            Message::User(vec![
+                ContentPart::Text("what is this?".into()),
+                ContentPart::ImageUrl("data:image/png;base64,AAAA".into()),
+            ]),
+            Message::Assistant(AssistantMessage {
+                text: None,
+                reasoning: Some("look it up".into()),
+                tool_calls: vec![ToolCall {
+                    id: "c1".into(),
+                    name: "get".into(),
+                    arguments: "{}".into(),
+                }],
+            }),
+            Message::Tool(ToolResult {
+                tool_call_id: "c1".into(),
+                content: "a cat".into(),
+            }),
+        ];
+        let built = build(&req, &[], false, None).expect("builds");
+        let messages = built.body["messages"].as_array().expect("array");
+        assert_eq!(
+            messages[0],
+            json!({"role": "system", "content": "be brief"})
+        );
+        assert_eq!(
+            messages[1]["content"][1]["image_url"]["url"],
+            "data:image/png;base64,AAAA"
+        );
+        assert_eq!(messages[2]["content"], Value::Null);
+        assert_eq!(messages[2]["tool_calls"][0]["function"]["name"], "get");
+        assert_eq!(messages[2]["reasoning"], "look it up");
+        assert_eq!(
+            messages[3],
+            json!({"role": "tool", "tool_call_id": "c1", "content": "a cat"})
+        );
+        assert_eq!(
+            build(&request("tiny"), &[], false, None).expect("ok").body["messages"][0]["content"],
+            "hi"
+        );
+    }
+
+    #[test]
+    fn tools_and_choices() {
+        let mut req = request("tiny");
+        assert!(
+            !build(&req, &[], false, None)
+                .expect("ok")
+                .body
+                .contains_key("tools"),
+            "no empty tools array"
+        );
+        req.tool_choice = Some(ToolChoice::Auto);
+        assert!(
+            !build(&req, &[], false, None)
+                .expect("ok")
+                .body
+                .contains_key("tool_choice"),
+            "no choice without tools"
+        );
+        req.tools = vec![tool("weather")];
+        for (choice, expected) in [
+            (ToolChoice::Auto, json!("auto")),
+            (ToolChoice::None, json!("none")),
+            (ToolChoice::Required, json!("required")),
+            (
+                ToolChoice::Named("weather".into()),
+                json!({"type": "function", "function": {"name": "weather"}}),
+            ),
+        ] {
+            req.tool_choice = Some(choice);
+            let body = build(&req, &[], false, None).expect("ok").body;
+            assert_eq!(body["tool_choice"], expected);
+            assert_eq!(body["tools"][0]["type"], "function");
+            assert!(body["tools"][0]["function"].get("strict").is_none());
+            assert_eq!(body["tools"][0]["function"]["parameters"]["type"], "object");
+        }
+        req.tool_choice = Some(ToolChoice::Named("other".into()));
+        assert!(
+            matches!(build(&req, &[], false, None), Err(ProviderError::BadRequest(m)) if m.contains("weather"))
+        );
+        req.tool_choice = None;
+        req.tools[0].parameters_json = "{".into();
+        assert!(
+            matches!(build(&req, &[], false, None), Err(ProviderError::BadRequest(m)) if m.contains("weather"))
+        );
+    }
+
+    #[test]
+    fn sampling_and_vllm_extras() {
+        let mut req = request("tiny");
+        req.sampling = Sampling {
+            temperature: Some(0.7),
+            top_p: Some(0.9),
+            max_tokens: Some(10),
+            stop: vec!["END".into()],
+            seed: Some(42),
+            presence_penalty: Some(0.1),
+            frequency_penalty: Some(0.2),
+            top_k: Some(20),
+            min_p: Some(0.05),
+            repetition_penalty: Some(1.1),
+        };
+        req.chat_template_kwargs_json = Some(r#"{"enable_thinking": false}"#.into());
+        req.structured_output = Some(StructuredOutput::JsonSchema(JsonSchemaFormat {
+            name: "answer".into(),
+            schema_json: r#"{"type":"object"}"#.into(),
+        }));
+        let body = build(&req, &[], false, None).expect("ok").body;
+        assert_eq!(body["temperature"], json!(0.7));
+        assert_eq!(body["top_p"], json!(0.9));
+        assert_eq!(body["max_completion_tokens"], 10);
+        assert_eq!(body["stop"], json!(["END"]));
+        assert_eq!(body["seed"], 42);
+        assert_eq!(body["top_k"], 20);
+        assert_eq!(body["min_p"], json!(0.05));
+        assert_eq!(body["repetition_penalty"], json!(1.1));
+        assert_eq!(
+            body["chat_template_kwargs"],
+            json!({"enable_thinking": false})
+        );
+        assert_eq!(body["response_format"]["json_schema"]["name"], "answer");
+        req.structured_output = Some(StructuredOutput::Vllm(r#"{"choice": ["a", "b"]}"#.into()));
+        let body = build(&req, &[], false, None).expect("ok").body;
+        assert_eq!(body["structured_outputs"], json!({"choice": ["a", "b"]}));
+        for field in FORBIDDEN_FIELDS {
+            assert!(!body.contains_key(*field), "{field} must never be sent");
+        }
+        req.chat_template_kwargs_json = Some("[1]".into());
+        assert!(build(&req, &[], false, None).is_err());
+        req.chat_template_kwargs_json = None;
+        req.sampling.temperature = Some(f32::NAN);
+        assert!(build(&req, &[], false, None).is_err());
+    }
+
+    #[test]
+    fn empty_model_or_messages_are_bad_requests() {
+        assert!(matches!(
+            build(&request("vllm/"), &[], false, None),
+            Err(ProviderError::BadRequest(_))
+        ));
+        let mut req = request("tiny");
+        req.messages.clear();
+        assert!(matches!(
+            build(&req, &[], false, None),
+            Err(ProviderError::BadRequest(_))
+        ));
+    }
+}

@@ -1,0 +1,512 @@
+//! Streamed chunks to typed events.
+//!
+//! What vLLM streams, and what this undoes:
+//! - reasoning in `delta.reasoning`, or `delta.reasoning_content` on older
+//!   servers, or as `<think>` tags inside `delta.content` with no parser;
+//! - tool calls by `index`: `id` and name on the first delta, then argument
+//!   fragments; a final chunk may re-send the whole arguments (vllm#42167);
+//!   `tool_calls: []` means none;
+//! - usage in a last chunk with `choices: []`, then `[DONE]`;
+//! - a failure as `data: {"error": ...}` with HTTP status 200.
+
+use crate::error::{RequestContext, from_stream_error, parse_error_body};
+use crate::think::{Piece, ThinkSplitter};
+use crate::usage::{UsageJson, finish_reason};
+use crate::wit::{
+    FinishReason, ModelCost, ProviderError, StreamEvent, ToolCall, ToolCallDelta, ToolCallStart,
+};
+use serde::Deserialize;
+
+/// The largest arguments of one tool call accepted.
+pub const MAX_TOOL_ARGUMENTS_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, Deserialize)]
+struct Chunk {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<UsageJson>,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+    #[serde(default)]
+    object: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Choice {
+    #[serde(default)]
+    index: u32,
+    #[serde(default)]
+    delta: Delta,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Delta {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    reasoning: Option<String>,
+    #[serde(default)]
+    reasoning_content: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<Vec<ToolCallChunk>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ToolCallChunk {
+    #[serde(default)]
+    index: Option<u32>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    function: Option<FunctionChunk>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FunctionChunk {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    arguments: Option<serde_json::Value>,
+}
+
+#[derive(Debug)]
+struct PendingCall {
+    index: u32,
+    id: Option<String>,
+    name: Option<String>,
+    arguments: String,
+    started: bool,
+}
+
+/// Turns chunk payloads into events; one per streamed reply.
+#[derive(Debug)]
+pub struct StreamAssembler {
+    cost: ModelCost,
+    model_sent: bool,
+    /// Once the server has sent a reasoning field, content is never split.
+    server_parses_reasoning: bool,
+    splitter: ThinkSplitter,
+    calls: Vec<PendingCall>,
+    finish: Option<FinishReason>,
+    text: String,
+    finished: bool,
+}
+
+impl StreamAssembler {
+    /// An assembler that prices usage with `cost`.
+    pub fn new(cost: ModelCost) -> Self {
+        Self {
+            cost,
+            model_sent: false,
+            server_parses_reasoning: false,
+            splitter: ThinkSplitter::new(),
+            calls: Vec::new(),
+            finish: None,
+            text: String::new(),
+            finished: false,
+        }
+    }
+
+    /// The visible text received so far (kept for errors that cut a reply).
+    pub fn text_so_far(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the server said why the reply ended.
+    pub fn saw_finish_reason(&self) -> bool {
+        self.finish.is_some()
+    }
+
+    /// Whether the final `finish` event has been produced.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// One `data:` payload.
+    pub fn on_data(
+        &mut self,
+        payload: &str,
+        ctx: &RequestContext<'_>,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), ProviderError> {
+        if self.finished {
+            return Ok(()); // anything after the end is not part of the reply
+        }
+        let chunk: Chunk = serde_json::from_str(payload).map_err(|e| {
+            ProviderError::InvalidResponse(format!(
+                "a stream event is not valid JSON ({e}): {}",
+                snippet(payload)
+            ))
+        })?;
+        if chunk.error.is_some() || chunk.object.as_deref() == Some("error") {
+            let value: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
+            let body = parse_error_body(&value).unwrap_or_default();
+            return Err(from_stream_error(&body, ctx));
+        }
+        if !self.model_sent
+            && let Some(model) = chunk.model
+        {
+            out.push(StreamEvent::Model(model));
+            self.model_sent = true;
+        }
+        for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
+            self.on_delta(choice.delta, out)?;
+            if let Some(reason) = choice.finish_reason {
+                self.close_calls(out)?;
+                self.finish = Some(finish_reason(&reason));
+            }
+        }
+        if let Some(usage) = chunk.usage {
+            out.push(StreamEvent::Usage(usage.to_usage(&self.cost)));
+        }
+        Ok(())
+    }
+
+    fn on_delta(&mut self, delta: Delta, out: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
+        if let Some(reasoning) = delta.reasoning.or(delta.reasoning_content) {
+            self.server_parses_reasoning = true;
+            if !reasoning.is_empty() {
+                out.push(StreamEvent::ReasoningDelta(reasoning));
+            }
+        }
+        if let Some(content) = delta.content.filter(|c| !c.is_empty()) {
+            if self.server_parses_reasoning {
+                self.text.push_str(&content);
+                out.push(StreamEvent::TextDelta(content));
+            } else {
+                let mut pieces = Vec::new();
+                self.splitter.push(&content, &mut pieces);
+                self.emit_pieces(pieces, out);
+            }
+        }
+        for call in delta.tool_calls.unwrap_or_default() {
+            self.on_tool_call(call, out)?;
+        }
+        Ok(())
+    }
+
+    fn emit_pieces(&mut self, pieces: Vec<Piece>, out: &mut Vec<StreamEvent>) {
+        for piece in pieces {
+            match piece {
+                Piece::Text(text) => {
+                    self.text.push_str(&text);
+                    out.push(StreamEvent::TextDelta(text));
+                }
+                Piece::Reasoning(text) => out.push(StreamEvent::ReasoningDelta(text)),
+            }
+        }
+    }
+
+    fn on_tool_call(
+        &mut self,
+        chunk: ToolCallChunk,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), ProviderError> {
+        let index = chunk
+            .index
+            .unwrap_or_else(|| self.calls.last().map_or(0, |c| c.index));
+        let position = match self.calls.iter().position(|c| c.index == index) {
+            Some(position) => position,
+            None => {
+                self.calls.push(PendingCall {
+                    index,
+                    id: None,
+                    name: None,
+                    arguments: String::new(),
+                    started: false,
+                });
+                self.calls.len() - 1
+            }
+        };
+        let call = &mut self.calls[position];
+        if call.id.is_none() {
+            call.id = chunk.id.filter(|id| !id.is_empty());
+        }
+        let (name, fragment) = match chunk.function {
+            Some(function) => (function.name, function.arguments),
+            None => (None, None),
+        };
+        if call.name.is_none() {
+            call.name = name.filter(|n| !n.is_empty());
+        }
+        let fragment = match fragment {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(text)) => text,
+            // Some servers send the arguments as an object, not as text.
+            Some(other) => other.to_string(),
+        };
+        let fragment = new_part_of(&call.arguments, fragment);
+        if call.arguments.len() + fragment.len() > MAX_TOOL_ARGUMENTS_BYTES {
+            return Err(ProviderError::InvalidResponse(format!(
+                "the arguments of tool call {index} exceed {MAX_TOOL_ARGUMENTS_BYTES} bytes (the limit)"
+            )));
+        }
+        if !call.started
+            && let Some(name) = &call.name
+        {
+            call.started = true;
+            out.push(StreamEvent::ToolCallStart(ToolCallStart {
+                index,
+                id: call.id.clone().unwrap_or_else(|| format!("call_{index}")),
+                name: name.clone(),
+            }));
+            // Fragments that came before the name are sent now.
+            if !call.arguments.is_empty() {
+                out.push(StreamEvent::ToolCallDelta(ToolCallDelta {
+                    index,
+                    arguments: call.arguments.clone(),
+                }));
+            }
+        }
+        if !fragment.is_empty() {
+            call.arguments.push_str(&fragment);
+            if call.started {
+                out.push(StreamEvent::ToolCallDelta(ToolCallDelta {
+                    index,
+                    arguments: fragment,
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    fn close_calls(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
+        self.calls.sort_by_key(|c| c.index);
+        for call in self.calls.drain(..) {
+            let Some(name) = call.name else {
+                return Err(ProviderError::InvalidResponse(format!(
+                    "tool call {} never named its function",
+                    call.index
+                )));
+            };
+            out.push(StreamEvent::ToolCallEnd(ToolCall {
+                id: call.id.unwrap_or_else(|| format!("call_{}", call.index)),
+                name,
+                arguments: call.arguments,
+            }));
+        }
+        Ok(())
+    }
+
+    /// `data: [DONE]` arrived, or the stream ended after a finish reason.
+    pub fn on_done(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
+        if self.finished {
+            return Ok(());
+        }
+        let mut pieces = Vec::new();
+        self.splitter.finish(&mut pieces);
+        self.emit_pieces(pieces, out);
+        self.close_calls(out)?;
+        self.finished = true;
+        out.push(StreamEvent::Finish(
+            self.finish.take().unwrap_or(FinishReason::Stop),
+        ));
+        Ok(())
+    }
+}
+
+/// What part of a fragment is new. vLLM may end a tool call by re-sending the
+/// whole arguments string (vllm#42167) instead of what remains; a fragment
+/// that starts with everything received so far and is complete JSON on its
+/// own is such a re-send, and only its tail is new.
+fn new_part_of(received: &str, fragment: String) -> String {
+    if !received.is_empty()
+        && fragment.len() >= received.len()
+        && fragment.starts_with(received)
+        && serde_json::from_str::<serde::de::IgnoredAny>(&fragment).is_ok()
+    {
+        return fragment[received.len()..].to_owned();
+    }
+    fragment
+}
+
+fn snippet(text: &str) -> String {
+    let cut: String = text.chars().take(120).collect();
+    if cut.len() < text.len() {
+        format!("{cut}...")
+    } else {
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::ZERO_COST;
+    use serde_json::json;
+
+    const CTX: RequestContext<'static> = RequestContext {
+        authority: "127.0.0.1:8000",
+        url: "http://127.0.0.1:8000/v1/chat/completions",
+        model: Some("tiny"),
+        key_sent: false,
+    };
+
+    fn chunk(delta: serde_json::Value, finish: Option<&str>) -> String {
+        json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "tiny",
+               "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
+        .to_string()
+    }
+
+    fn run(payloads: &[String]) -> Result<Vec<StreamEvent>, ProviderError> {
+        let mut assembler = StreamAssembler::new(ZERO_COST);
+        let mut out = Vec::new();
+        for payload in payloads {
+            assembler.on_data(payload, &CTX, &mut out)?;
+        }
+        assembler.on_done(&mut out)?;
+        Ok(out)
+    }
+
+    fn tool_ends(events: &[StreamEvent]) -> Vec<ToolCall> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::ToolCallEnd(call) => Some(call.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn text_reasoning_usage_and_finish_in_order() {
+        let events = run(&[
+            chunk(json!({"role": "assistant", "content": ""}), None),
+            chunk(json!({"reasoning": "hmm"}), None),
+            chunk(json!({"content": "Hi"}), None),
+            chunk(json!({"content": "!"}), Some("stop")),
+            json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "tiny", "choices": [],
+                   "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}})
+            .to_string(),
+        ])
+        .expect("valid");
+        assert_eq!(events[0], StreamEvent::Model("tiny".into()));
+        assert_eq!(events[1], StreamEvent::ReasoningDelta("hmm".into()));
+        assert_eq!(events[2], StreamEvent::TextDelta("Hi".into()));
+        assert_eq!(events[3], StreamEvent::TextDelta("!".into()));
+        assert!(matches!(&events[4], StreamEvent::Usage(u) if u.total == 8));
+        assert_eq!(events[5], StreamEvent::Finish(FinishReason::Stop));
+        assert_eq!(events.len(), 6);
+    }
+
+    #[test]
+    fn legacy_reasoning_content_is_read() {
+        let events =
+            run(&[chunk(json!({"reasoning_content": "old"}), Some("stop"))]).expect("valid");
+        assert!(events.contains(&StreamEvent::ReasoningDelta("old".into())));
+    }
+
+    #[test]
+    fn think_tags_split_across_chunks_without_a_parser() {
+        let events = run(&[
+            chunk(json!({"content": "<thi"}), None),
+            chunk(json!({"content": "nk>plan</th"}), None),
+            chunk(json!({"content": "ink>Answer"}), Some("stop")),
+        ])
+        .expect("valid");
+        let reasoning: String = events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::ReasoningDelta(r) => Some(r.as_str()),
+                _ => None,
+            })
+            .collect();
+        let text: String = events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::TextDelta(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!((text.as_str(), reasoning.as_str()), ("Answer", "plan"));
+    }
+
+    #[test]
+    fn tool_calls_assembled_by_index_and_resend_not_doubled() {
+        let events = run(&[
+            chunk(json!({"tool_calls": []}), None),
+            chunk(json!({"tool_calls": [{"index": 0, "id": "call_a", "type": "function", "function": {"name": "weather", "arguments": ""}}]}), None),
+            chunk(json!({"tool_calls": [{"index": 1, "id": "call_b", "type": "function", "function": {"name": "time", "arguments": "{}"}}]}), None),
+            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"city\": "}}]}), None),
+            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "\"Paris\"}"}}]}), None),
+            // vllm#42167: the final chunk re-sends the whole arguments.
+            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"city\": \"Paris\"}"}}]}), Some("tool_calls")),
+        ])
+        .expect("valid");
+        let calls = tool_ends(&events);
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0].id, "call_a");
+        assert_eq!(calls[0].arguments, "{\"city\": \"Paris\"}");
+        assert_eq!(calls[1].name, "time");
+        assert_eq!(
+            events.last(),
+            Some(&StreamEvent::Finish(FinishReason::ToolCalls))
+        );
+        let starts = events
+            .iter()
+            .filter(|e| matches!(e, StreamEvent::ToolCallStart(_)))
+            .count();
+        assert_eq!(starts, 2);
+    }
+
+    #[test]
+    fn a_resend_of_an_incomplete_prefix_adds_only_the_rest() {
+        assert_eq!(new_part_of("{\"a\": ", "{\"a\": 1}".into()), "1}");
+        assert_eq!(new_part_of("{\"a\": 1}", "{\"a\": 1}".into()), "");
+        assert_eq!(new_part_of("", "{\"a\": 1}".into()), "{\"a\": 1}");
+        assert_eq!(new_part_of("{\"a\"", ": 1}".into()), ": 1}");
+    }
+
+    #[test]
+    fn mid_stream_error_is_typed() {
+        let error = run(&[
+            chunk(json!({"content": "par"}), None),
+            json!({"error": {"message": "This model's maximum context length is 2048 tokens.", "type": "BadRequestError", "param": null, "code": 400}}).to_string(),
+        ])
+        .expect_err("error event");
+        assert!(matches!(error, ProviderError::ContextLengthExceeded(e) if e.limit == Some(2048)));
+        let flat = run(&[json!({"object": "error", "message": "boom", "type": "InternalServerError", "code": 500}).to_string()])
+            .expect_err("flat error");
+        assert!(matches!(flat, ProviderError::Server(e) if e.status == 500 && e.message == "boom"));
+    }
+
+    #[test]
+    fn garbage_is_an_invalid_response() {
+        assert!(matches!(
+            run(&["{nope".into()]),
+            Err(ProviderError::InvalidResponse(_))
+        ));
+    }
+
+    #[test]
+    fn events_after_the_end_are_ignored() {
+        let mut assembler = StreamAssembler::new(ZERO_COST);
+        let mut out = Vec::new();
+        assembler
+            .on_data(
+                &chunk(json!({"content": "a"}), Some("stop")),
+                &CTX,
+                &mut out,
+            )
+            .expect("ok");
+        assembler.on_done(&mut out).expect("ok");
+        let before = out.len();
+        assembler
+            .on_data(&chunk(json!({"content": "late"}), None), &CTX, &mut out)
+            .expect("ok");
+        assert_eq!(out.len(), before);
+    }
+
+    #[test]
+    fn oversized_arguments_hit_the_limit() {
+        let big = "x".repeat(MAX_TOOL_ARGUMENTS_BYTES + 1);
+        let error = run(&[chunk(json!({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f", "arguments": big}}]}), None)])
+            .expect_err("too big");
+        assert!(matches!(error, ProviderError::InvalidResponse(m) if m.contains("limit")));
+    }
+}
