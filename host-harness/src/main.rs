@@ -1,1 +1,36 @@
-fn main() {}
+//! `vllm-harness`: list models, chat and show the configuration through the
+//! vLLM provider component, run in a wasmtime sandbox. See `--help`.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+mod cli;
+
+fn main() -> ExitCode {
+    // clap prints usage errors itself and exits with code 2.
+    let args = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(cli::run(args));
+    // Streams still open hold tasks; do not wait for them.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => match cli::fail::ending(&err) {
+            cli::fail::Ending::BrokenPipe => ExitCode::SUCCESS,
+            cli::fail::Ending::Report { code, message } => {
+                eprintln!("error: {message}");
+                ExitCode::from(u8::try_from(code).unwrap_or(1))
+            }
+        },
+    }
+}

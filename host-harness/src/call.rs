@@ -1,0 +1,151 @@
+//! One call into the plugin: a fresh store and instance, and the sorting
+//! of its outcome into value, provider error or trap.
+
+use wasmtime::Store;
+
+use crate::authority::Authority;
+use crate::bindings::{ProviderConfig, ProviderError, ProviderPlugin};
+use crate::error::{CallError, PluginTrap};
+use crate::redaction::redact;
+use crate::state::HostState;
+
+/// Where a call may send requests.
+#[derive(Debug, Clone)]
+pub(crate) enum Scope {
+    /// `resolve-config`: nowhere.
+    NoNetwork,
+    /// The base URL's authority.
+    Authority(Authority),
+    /// The base URL has no usable authority, so nowhere; why.
+    BadBaseUrl(String),
+}
+
+impl Scope {
+    pub(crate) fn of(config: &ProviderConfig) -> Self {
+        match Authority::from_url(&config.base_url) {
+            Ok(authority) => Self::Authority(authority),
+            Err(err) => Self::BadBaseUrl(err.to_string()),
+        }
+    }
+}
+
+/// One instance and its store, for one call or one stream.
+pub(crate) struct Call {
+    pub(crate) store: Store<HostState>,
+    pub(crate) plugin: ProviderPlugin,
+    pub(crate) scope: Scope,
+    pub(crate) secrets: Vec<String>,
+    /// How many refusals earlier calls on this store already reported.
+    pub(crate) denied_seen: usize,
+}
+
+impl Call {
+    /// Sorts a call's outcome into value, provider error or trap.
+    pub(crate) fn finish<T>(
+        &mut self,
+        result: wasmtime::Result<Result<T, ProviderError>>,
+    ) -> Result<T, CallError> {
+        match result {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(mut error)) => {
+                self.explain_denial(&mut error);
+                error.redact(&self.secrets);
+                Err(CallError::Provider(error))
+            }
+            Err(err) => Err(fault(&self.store, &err, &self.secrets)),
+        }
+    }
+
+    /// When the sandbox refused a request in this call, the host knows
+    /// exactly what was refused and what is allowed: say that, whatever
+    /// words the plugin chose. A `connection` error about the refused
+    /// authority is a refusal too (a plugin may not tell them apart).
+    fn explain_denial(&mut self, error: &mut ProviderError) {
+        let denied = &self.store.data().policy.denied;
+        let fresh = denied.get(self.denied_seen..).unwrap_or_default();
+        self.denied_seen = denied.len();
+        let target = match error {
+            ProviderError::Denied(_) => fresh.last(),
+            ProviderError::Connection(e) => {
+                let authority = normalize_authority(&e.authority);
+                fresh.iter().rev().find(|t| **t == authority)
+            }
+            _ => None,
+        };
+        let Some(target) = target else {
+            return;
+        };
+        let allowed = match &self.scope {
+            Scope::NoNetwork => "resolving the configuration may not use the network".to_owned(),
+            Scope::Authority(authority) => {
+                format!("the plugin may only reach {authority}, the host and port of the base URL")
+            }
+            Scope::BadBaseUrl(reason) => {
+                format!("no request is allowed because the base URL is unusable: {reason}")
+            }
+        };
+        *error = ProviderError::Denied(format!("request to {target} blocked; {allowed}"));
+    }
+}
+
+/// `host:port` as the policy records it (lower case, IPv6 canonical), or
+/// the text itself when it does not parse.
+fn normalize_authority(authority: &str) -> String {
+    Authority::from_url(&format!("http://{authority}/"))
+        .map_or_else(|_| authority.to_owned(), |a| a.to_string())
+}
+
+/// Turns a wasmtime error into the trap the user sees, using what the
+/// store's limits recorded.
+pub(crate) fn fault(
+    store: &Store<HostState>,
+    error: &wasmtime::Error,
+    secrets: &[String],
+) -> CallError {
+    let state = store.data();
+    let output = state.output.text().map(|text| redact(&text, secrets));
+    let trap = if state.memory.hit {
+        PluginTrap::OutOfMemory {
+            limit_bytes: state.memory.limit_bytes,
+            output,
+        }
+    } else if state.clock.exceeded {
+        PluginTrap::CpuBudgetExceeded {
+            budget: state.clock.budget(),
+        }
+    } else {
+        let message = match error.downcast_ref::<wasmtime::Trap>() {
+            Some(trap) => trap.to_string(),
+            None => error.root_cause().to_string(),
+        };
+        let message = message.lines().next().unwrap_or_default().to_owned();
+        PluginTrap::Crashed {
+            message: redact(&message, secrets),
+            output,
+            // The chain, not `{:?}`: that would also resolve the host's
+            // backtrace when RUST_BACKTRACE is set (slow, and host noise).
+            details: redact(
+                &error
+                    .chain()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\ncaused by: "),
+                secrets,
+            ),
+        }
+    };
+    CallError::Trap(trap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorities_normalize_like_the_policy() {
+        assert_eq!(normalize_authority("LocalHost:8000"), "localhost:8000");
+        assert_eq!(normalize_authority("[0::1]:80"), "[::1]:80");
+        assert_eq!(normalize_authority("example.com"), "example.com:80");
+        assert_eq!(normalize_authority("not valid::"), "not valid::");
+    }
+}

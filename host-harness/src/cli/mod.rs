@@ -1,0 +1,260 @@
+//! The `vllm-harness` command line: arguments and dispatch.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub mod chat;
+pub mod config_file;
+pub mod fail;
+pub mod models;
+pub mod plugin_path;
+pub mod secrets;
+pub mod setup;
+pub mod show_config;
+pub mod table;
+pub mod tools_file;
+
+use fail::Failure;
+use setup::Setup;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  any other failure: server error, timeout, unreadable reply, plugin crash, I/O
+  2  usage or configuration error (also: provider disabled, plugin not found)
+  3  cannot connect to the server
+  4  the server rejected the API key
+  5  the server rejected the request (unknown model, context too long, bad request)
+  6  the sandbox refused an outgoing request";
+
+/// Run the vLLM provider plugin in a wasmtime sandbox.
+#[derive(Debug, Parser)]
+#[command(name = "vllm-harness", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// OpenClaw-style JSON5 config [default: $OPENCLAW_CONFIG_PATH, else
+    /// ~/.openclaw/openclaw.json if present]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
+    /// Base URL of the vLLM /v1 API; wins over the config and opts in to discovery
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "URL"
+    )]
+    pub base_url: Option<String>,
+    /// The provider component [default: $VLLM_HARNESS_PLUGIN, else found next to this executable]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE.wasm"
+    )]
+    pub plugin: Option<PathBuf>,
+    /// Sandbox: largest memory the plugin may use, in MiB
+    #[arg(long, global = true, help_heading = "Global options", value_name = "MIB", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub memory_limit: u32,
+    /// Sandbox: CPU seconds the plugin's own code may use per call (network waits excluded)
+    #[arg(long, global = true, help_heading = "Global options", value_name = "SECONDS", default_value_t = 10.0,
+          value_parser = parse_seconds)]
+    pub cpu_budget: f64,
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(s),
+        _ => Err("expected a number of seconds between 0 and 86400".to_owned()),
+    }
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the provider's models
+    Models {
+        /// What to do with models.
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+    /// Send a prompt and print the reply as it streams
+    #[command(after_help = EXIT_CODES)]
+    Chat(ChatArgs),
+    /// Show the resolved provider configuration, API key redacted
+    #[command(after_help = EXIT_CODES)]
+    Config(ConfigArgs),
+}
+
+/// `models` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// List models: the configured ones, or those the server serves
+    #[command(after_help = EXIT_CODES)]
+    List(ListArgs),
+}
+
+/// `models list` options.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Provider to list (only `vllm` is served by this plugin)
+    #[arg(long, value_name = "ID", default_value = models::PROVIDER)]
+    pub provider: String,
+    /// Print {"count", "models": [...]} instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `chat` options.
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// Model id or vllm/<id> [default: agents.defaults.model.primary, else the only model]
+    #[arg(long, value_name = "REF")]
+    pub model: Option<String>,
+    /// System prompt
+    #[arg(long, value_name = "TEXT")]
+    pub system: Option<String>,
+    /// OpenAI-style tools array: [{"type": "function", "function": {...}}]
+    #[arg(long, value_name = "FILE.json")]
+    pub tools: Option<PathBuf>,
+    /// auto, none, required, or a tool name
+    #[arg(long, value_name = "CHOICE")]
+    pub tool_choice: Option<String>,
+    /// Largest number of output tokens
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature
+    #[arg(long, value_name = "T")]
+    pub temperature: Option<f32>,
+    /// Wait for the whole reply instead of streaming it
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Print one JSON object with the whole reply at the end
+    #[arg(long)]
+    pub json: bool,
+    /// The prompt; `-` reads it from stdin
+    pub prompt: String,
+}
+
+/// `config` options.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Print {"baseUrl", "apiKey", "headers", "timeoutMs", "mode", "reason", "models"}
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Models {
+            command: ModelsCommand::List(args),
+        } => list_models(&cli.global, args).await,
+        Command::Chat(args) => chat::run(&cli.global, args).await,
+        Command::Config(args) => show_config(&cli.global, args).await,
+    }
+}
+
+async fn list_models(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<()> {
+    if args.provider != models::PROVIDER {
+        return Err(Failure::usage(format!(
+            "unknown provider `{}`: this plugin serves only `{}`",
+            args.provider,
+            models::PROVIDER
+        ))
+        .into());
+    }
+    let setup = Setup::new(global).await?;
+    setup.require_enabled()?;
+    let list = setup.models().await?;
+    let text = if args.json {
+        format!("{}\n", models::list_json(&list))
+    } else {
+        if list.is_empty() {
+            eprintln!("no models");
+        }
+        models::list_table(&list, &setup.config, setup.file.primary_model.as_deref())
+    };
+    print(&text)
+}
+
+async fn show_config(global: &GlobalArgs, args: &ConfigArgs) -> anyhow::Result<()> {
+    let setup = Setup::new(global).await?;
+    let text = if args.json {
+        format!("{}\n", show_config::to_json(&setup.config))
+    } else {
+        show_config::to_text(&setup.config, setup.file.primary_model.as_deref())
+    };
+    print(&text)
+}
+
+/// Writes to stdout, reporting (rather than panicking on) write errors.
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_has_the_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Exit codes:"), "{help}");
+        assert!(help.contains("6  the sandbox refused"), "{help}");
+    }
+
+    #[test]
+    fn global_options_go_anywhere() {
+        let cli = Cli::try_parse_from([
+            "vllm-harness",
+            "chat",
+            "--base-url",
+            "http://h:1/v1",
+            "--max-tokens",
+            "5",
+            "hi",
+        ])
+        .expect("parses");
+        assert_eq!(cli.global.base_url.as_deref(), Some("http://h:1/v1"));
+        let Command::Chat(args) = cli.command else {
+            panic!("not chat");
+        };
+        assert_eq!(args.max_tokens, Some(5));
+        assert_eq!(args.prompt, "hi");
+    }
+
+    #[test]
+    fn usage_errors_are_exit_code_2() {
+        let err = Cli::try_parse_from(["vllm-harness", "chat"]).expect_err("no prompt");
+        assert_eq!(err.exit_code(), 2);
+        let err = Cli::try_parse_from(["vllm-harness", "frobnicate"]).expect_err("no such command");
+        assert_eq!(err.exit_code(), 2);
+    }
+}

@@ -1,0 +1,145 @@
+//! What every command does first: read the config file, load the plugin,
+//! resolve the provider configuration.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use vllm_harness::{
+    API_KEY_VAR, ConfigInput, Harness, HarnessOptions, LoadError, Model, ProviderConfig,
+    ProviderMode, env_from_process, is_secret_name,
+};
+
+use super::GlobalArgs;
+use super::config_file::{self, ConfigFile};
+use super::fail::Failure;
+use super::plugin_path;
+use super::secrets;
+
+/// A loaded plugin and the configuration it resolved.
+#[derive(Debug)]
+pub struct Setup {
+    /// The plugin.
+    pub harness: Harness,
+    /// What `resolve-config` returned.
+    pub config: ProviderConfig,
+    /// What the config file said.
+    pub file: ConfigFile,
+}
+
+impl Setup {
+    /// Reads the config file, loads the plugin and resolves the config.
+    pub async fn new(global: &GlobalArgs) -> anyhow::Result<Self> {
+        let file = config_file::load(global.config.as_deref())?;
+        let plugin = plugin_path::locate(
+            global.plugin.clone(),
+            std::env::var_os("VLLM_HARNESS_PLUGIN"),
+            std::env::current_exe().ok(),
+        )?;
+
+        // Exactly VLLM_API_KEY and the variables the provider section names.
+        let mut env_names = vec![API_KEY_VAR.to_owned()];
+        env_names.extend(file.env_refs.iter().cloned());
+        let env = env_from_process(&env_names);
+        for kv in &env {
+            if is_secret_name(&kv.name) {
+                secrets::register(&kv.value);
+            }
+        }
+
+        let options = HarnessOptions {
+            env_names,
+            memory_limit: usize::try_from(global.memory_limit)
+                .map_or(usize::MAX, |mib| mib.saturating_mul(1024 * 1024)),
+            cpu_budget: Duration::from_secs_f64(global.cpu_budget),
+            ..HarnessOptions::default()
+        };
+        let harness = Harness::load(&plugin, options).map_err(|err| match err {
+            LoadError::Read { .. } => anyhow::Error::new(Failure::usage(err.to_string())),
+            other => anyhow::Error::new(other),
+        })?;
+        if let Some(warning) = &harness.load_info().cache_warning {
+            eprintln!("warning: {warning}");
+        }
+
+        let config = harness
+            .resolve_config(ConfigInput {
+                provider_json: file.provider_json.clone(),
+                env,
+                auth_profile_key: None,
+                base_url_override: global.base_url.clone(),
+            })
+            .await?;
+        if let Some(key) = &config.api_key {
+            secrets::register(key);
+        }
+        for header in config.headers.iter().filter(|h| is_secret_name(&h.name)) {
+            secrets::register(&header.value);
+        }
+        Ok(Self {
+            harness,
+            config,
+            file,
+        })
+    }
+
+    /// Fails with exit code 2 when nothing opts in to the provider.
+    pub fn require_enabled(&self) -> Result<(), Failure> {
+        if self.config.mode == ProviderMode::Disabled {
+            return Err(Failure::usage(format!(
+                "the vllm provider is disabled: {} (or pass --base-url URL)",
+                self.config.reason.trim().trim_end_matches('.')
+            )));
+        }
+        Ok(())
+    }
+
+    /// The provider's models: the configured ones, or in discover mode the
+    /// server's (which need a network round trip).
+    pub async fn models(&self) -> anyhow::Result<Vec<Model>> {
+        match self.config.mode {
+            ProviderMode::Discover => {
+                let spinner = Spinner::start("discovering models");
+                let models = self.harness.discover_models(&self.config).await;
+                drop(spinner);
+                Ok(models?)
+            }
+            ProviderMode::Explicit | ProviderMode::Disabled => Ok(self.config.models.clone()),
+        }
+    }
+
+    /// The config with the discovered models in it (discover mode), as
+    /// complete/stream want it for context-window clamping and costs.
+    pub async fn config_with_models(&self) -> anyhow::Result<ProviderConfig> {
+        let mut config = self.config.clone();
+        if config.mode == ProviderMode::Discover {
+            config.models = self.models().await?;
+        }
+        Ok(config)
+    }
+}
+
+/// A one-line progress note on stderr while something slow happens, only
+/// when stderr is a terminal; erased when dropped.
+pub struct Spinner {
+    shown: bool,
+}
+
+impl Spinner {
+    /// Shows `what...` if stderr is a terminal.
+    pub fn start(what: &str) -> Self {
+        let shown = std::io::stderr().is_terminal();
+        if shown {
+            eprint!("\x1b[2m{what}...\x1b[0m");
+        }
+        Self { shown }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if self.shown {
+            // Carriage return and erase the line.
+            eprint!("\r\x1b[2K");
+        }
+    }
+}

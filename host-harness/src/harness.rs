@@ -1,0 +1,225 @@
+//! The harness: a loaded plugin and the calls into it.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::Store;
+
+use crate::bindings::{
+    ChatRequest, Completion, ConfigInput, Model, ProviderConfig, ProviderPluginPre,
+};
+use crate::cache::{CompileCache, LoadInfo, load_component};
+use crate::call::{Call, Scope, fault};
+use crate::engine::{EpochTicker, new_engine, new_linker};
+use crate::env::API_KEY_VAR;
+use crate::error::{CallError, LoadError};
+use crate::limits;
+use crate::redaction::{config_secrets, input_secrets};
+use crate::state::{HostState, StateConfig};
+use crate::stream::PluginStream;
+
+/// Settings of a [`Harness`]. `Default` is the sandbox the CLI uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HarnessOptions {
+    /// Largest linear memory one plugin instance may have, in bytes.
+    /// Default 64 MiB. Going past it traps ([`crate::PluginTrap::OutOfMemory`]).
+    pub memory_limit: usize,
+    /// CPU time the plugin's own code may use in one call (one `next()` of a
+    /// stream counts as one call); time blocked in host calls, such as
+    /// waiting on the network, does not count. Default 10 s. Going past it
+    /// traps ([`crate::PluginTrap::CpuBudgetExceeded`]).
+    pub cpu_budget: Duration,
+    /// Largest HTTP response body the plugin may read, in bytes. Default
+    /// 256 MiB. Past it the plugin's read fails with `HTTP-response-body-size`.
+    pub max_response_bytes: u64,
+    /// Process environment variables the plugin sees through
+    /// `wasi:cli/environment` (the values are read once, at load). Default
+    /// just `VLLM_API_KEY`. The provider reads its env from
+    /// [`ConfigInput::env`]; see [`crate::env_from_process`].
+    pub env_names: Vec<String>,
+    /// Where compiled components are cached.
+    pub cache: CompileCache,
+}
+
+impl Default for HarnessOptions {
+    fn default() -> Self {
+        Self {
+            memory_limit: 64 * 1024 * 1024,
+            cpu_budget: Duration::from_secs(10),
+            max_response_bytes: 256 * 1024 * 1024,
+            env_names: vec![API_KEY_VAR.to_owned()],
+            cache: CompileCache::Auto,
+        }
+    }
+}
+
+/// A loaded, linked plugin. Cheap to clone; every call gets a fresh store.
+#[derive(Clone)]
+pub struct Harness {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: wasmtime::Engine,
+    pre: ProviderPluginPre<HostState>,
+    options: HarnessOptions,
+    env: Vec<(String, String)>,
+    load_info: LoadInfo,
+    _ticker: EpochTicker,
+}
+
+impl fmt::Debug for Harness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Harness")
+            .field("options", &self.inner.options)
+            .field("load_info", &self.inner.load_info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Harness {
+    /// Reads, compiles (or loads from the cache) and links the component at
+    /// `path`, and starts the epoch ticker. Blocking: compiling takes tens
+    /// to hundreds of milliseconds on a cache miss.
+    pub fn load(path: impl AsRef<Path>, options: HarnessOptions) -> Result<Self, LoadError> {
+        let path = path.as_ref();
+        let wasm = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_bytes(&wasm, options)
+    }
+
+    /// Like [`Harness::load`], from the component's bytes.
+    pub fn from_bytes(wasm: &[u8], options: HarnessOptions) -> Result<Self, LoadError> {
+        let engine = new_engine()?;
+        let (component, load_info) = load_component(&engine, wasm, &options.cache)?;
+        let linker = new_linker(&engine)?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|err| LoadError::Link(format!("{err:#}")))?;
+        let pre = ProviderPluginPre::new(instance_pre)
+            .map_err(|err| LoadError::Link(format!("{err:#}")))?;
+        let env = options
+            .env_names
+            .iter()
+            .filter_map(|name| Some((name.clone(), std::env::var(name).ok()?)))
+            .collect();
+        let ticker = EpochTicker::start(&engine)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                engine,
+                pre,
+                options,
+                env,
+                load_info,
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// How the component was loaded (cache hit, time taken).
+    pub fn load_info(&self) -> &LoadInfo {
+        &self.inner.load_info
+    }
+
+    /// The options this harness was loaded with.
+    pub fn options(&self) -> &HarnessOptions {
+        &self.inner.options
+    }
+
+    /// `resolve-config`: base URL, key, headers, timeout, models and mode.
+    /// The plugin gets no network for this call.
+    pub async fn resolve_config(&self, input: ConfigInput) -> Result<ProviderConfig, CallError> {
+        let mut call = self.start(Scope::NoNetwork, input_secrets(&input)).await?;
+        let result = call
+            .plugin
+            .vllm_provider_provider()
+            .call_resolve_config(&mut call.store, &input)
+            .await;
+        call.finish(result)
+    }
+
+    /// `discover-models`: the server's models (`GET {base}/models`).
+    pub async fn discover_models(&self, config: &ProviderConfig) -> Result<Vec<Model>, CallError> {
+        let mut call = self
+            .start(Scope::of(config), config_secrets(config))
+            .await?;
+        let result = call
+            .plugin
+            .vllm_provider_provider()
+            .call_discover_models(&mut call.store, config)
+            .await;
+        call.finish(result)
+    }
+
+    /// `complete`: one chat request, waiting for the whole reply.
+    pub async fn complete(
+        &self,
+        config: &ProviderConfig,
+        request: ChatRequest,
+    ) -> Result<Completion, CallError> {
+        let mut call = self
+            .start(Scope::of(config), config_secrets(config))
+            .await?;
+        let result = call
+            .plugin
+            .vllm_provider_provider()
+            .call_complete(&mut call.store, config, &request)
+            .await;
+        call.finish(result)
+    }
+
+    /// `start-stream`: one chat request, streamed. The returned stream owns
+    /// its store; dropping it aborts the HTTP request.
+    pub async fn stream(
+        &self,
+        config: &ProviderConfig,
+        request: ChatRequest,
+    ) -> Result<PluginStream, CallError> {
+        let mut call = self
+            .start(Scope::of(config), config_secrets(config))
+            .await?;
+        let result = call
+            .plugin
+            .vllm_provider_provider()
+            .call_start_stream(&mut call.store, config, &request)
+            .await;
+        let handle = call.finish(result)?;
+        Ok(PluginStream::new(call, handle, self.clone()))
+    }
+
+    /// A fresh sandboxed store and instance for one call.
+    async fn start(&self, scope: Scope, secrets: Vec<String>) -> Result<Call, CallError> {
+        let inner = &*self.inner;
+        let allowed = match &scope {
+            Scope::Authority(authority) => Some(authority.clone()),
+            Scope::NoNetwork | Scope::BadBaseUrl(_) => None,
+        };
+        let state = HostState::new(StateConfig {
+            env: &inner.env,
+            allowed,
+            memory_limit: inner.options.memory_limit,
+            cpu_budget: inner.options.cpu_budget,
+            max_response_bytes: inner.options.max_response_bytes,
+        });
+        let mut store = Store::new(&inner.engine, state);
+        limits::install(&mut store);
+        store.data_mut().clock.start_call();
+        match inner.pre.instantiate_async(&mut store).await {
+            Ok(plugin) => {
+                store.data_mut().clock.start_call();
+                Ok(Call {
+                    store,
+                    plugin,
+                    scope,
+                    secrets,
+                    denied_seen: 0,
+                })
+            }
+            Err(err) => Err(fault(&store, &err, &secrets)),
+        }
+    }
+}

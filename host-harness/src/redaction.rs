@@ -1,0 +1,121 @@
+//! Secrets, and keeping them out of what the user sees.
+
+use crate::bindings::{ConfigInput, ProviderConfig};
+
+/// Secrets shorter than this are not scrubbed: replacing every `x` in a
+/// message would garble it and protect nothing.
+const MIN_SECRET_LEN: usize = 4;
+
+/// `text` with every secret (of at least four characters) replaced.
+pub(crate) fn redact(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .filter(|s| s.len() >= MIN_SECRET_LEN)
+        .fold(text.to_owned(), |acc, secret| {
+            acc.replace(secret.as_str(), "<redacted>")
+        })
+}
+
+/// Whether a header (or variable) name marks a credential: it contains
+/// `auth`, `key`, `token`, `cookie`, `secret` or `password`. Such values are
+/// redacted from output and scrubbed from errors.
+pub fn is_secret_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["auth", "key", "token", "cookie", "secret", "password"]
+        .iter()
+        .any(|word| name.contains(word))
+}
+
+/// What a resolve-config call could leak: the auth-profile key, secret-named
+/// variables, and literal keys and secret headers in the provider section.
+pub(crate) fn input_secrets(input: &ConfigInput) -> Vec<String> {
+    let mut secrets: Vec<String> = input.auth_profile_key.iter().cloned().collect();
+    secrets.extend(
+        input
+            .env
+            .iter()
+            .filter(|kv| is_secret_name(&kv.name))
+            .map(|kv| kv.value.clone()),
+    );
+    if let Some(section) = input
+        .provider_json
+        .as_deref()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+    {
+        if let Some(key) = section.get("apiKey").and_then(|v| v.as_str()) {
+            secrets.push(key.to_owned());
+        }
+        if let Some(headers) = section.get("headers").and_then(|v| v.as_object()) {
+            secrets.extend(
+                headers
+                    .iter()
+                    .filter(|(name, _)| is_secret_name(name))
+                    .filter_map(|(_, v)| v.as_str().map(str::to_owned)),
+            );
+        }
+    }
+    secrets
+}
+
+/// What a call with a resolved config could leak: the key and secret headers.
+pub(crate) fn config_secrets(config: &ProviderConfig) -> Vec<String> {
+    let mut secrets: Vec<String> = config.api_key.iter().cloned().collect();
+    secrets.extend(
+        config
+            .headers
+            .iter()
+            .filter(|kv| is_secret_name(&kv.name))
+            .map(|kv| kv.value.clone()),
+    );
+    secrets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::KeyValue;
+
+    #[test]
+    fn secret_names() {
+        for name in [
+            "Authorization",
+            "X-API-Key",
+            "x-auth-token",
+            "Cookie",
+            "VLLM_API_KEY",
+        ] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in ["Content-Type", "X-Request-Id", "VLLM_BASE_URL"] {
+            assert!(!is_secret_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn input_secrets_cover_env_profile_and_literal_keys() {
+        let input = ConfigInput {
+            provider_json: Some(
+                r#"{"apiKey":"sk-literal","headers":{"X-Api-Key":"hdr-secret","Accept":"x"}}"#
+                    .into(),
+            ),
+            env: vec![
+                KeyValue {
+                    name: "VLLM_API_KEY".into(),
+                    value: "env-secret".into(),
+                },
+                KeyValue {
+                    name: "VLLM_HOST".into(),
+                    value: "localhost".into(),
+                },
+            ],
+            auth_profile_key: Some("profile-secret".into()),
+            base_url_override: None,
+        };
+        let mut secrets = input_secrets(&input);
+        secrets.sort();
+        assert_eq!(
+            secrets,
+            ["env-secret", "hdr-secret", "profile-secret", "sk-literal"]
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! Conveniences for building chat requests.
+
+use crate::bindings::{ChatRequest, ContentPart, Message, Sampling};
+
+impl Default for Sampling {
+    /// No sampling setting: the server's (and the model's) defaults.
+    fn default() -> Self {
+        Self {
+            temperature: None,
+            top_p: None,
+            max_tokens: None,
+            stop: Vec::new(),
+            seed: None,
+            presence_penalty: None,
+            frequency_penalty: None,
+            top_k: None,
+            min_p: None,
+            repetition_penalty: None,
+        }
+    }
+}
+
+impl ChatRequest {
+    /// A request with the given messages and nothing else set.
+    pub fn new(model: impl Into<String>, messages: Vec<Message>) -> Self {
+        Self {
+            model: model.into(),
+            messages,
+            tools: Vec::new(),
+            tool_choice: None,
+            sampling: Sampling::default(),
+            chat_template_kwargs_json: None,
+            structured_output: None,
+        }
+    }
+
+    /// A request with one user message of plain text.
+    pub fn user_text(model: impl Into<String>, prompt: impl Into<String>) -> Self {
+        Self::new(
+            model,
+            vec![Message::User(vec![ContentPart::Text(prompt.into())])],
+        )
+    }
+}
