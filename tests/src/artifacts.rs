@@ -1,0 +1,106 @@
+//! Builds what the tests run, once per test process, so no test runs
+//! against a stale `.wasm` or binary: `$CARGO build ...` from the workspace
+//! root, into the target directory cargo itself reports (so
+//! `CARGO_TARGET_DIR` and cargo config are honoured). On failure the
+//! helpers panic with cargo's output.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The workspace root (the parent of this crate).
+pub fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// The cargo that runs the tests (`$CARGO`), else `cargo` from `PATH`.
+fn cargo() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// Runs cargo in the workspace root; `Err` carries its output.
+fn run_cargo(args: &[&str]) -> Result<Vec<u8>, String> {
+    let output = Command::new(cargo())
+        .args(args)
+        .current_dir(workspace_root())
+        .output()
+        .map_err(|e| format!("could not run `cargo {}`: {e}", args.join(" ")))?;
+    if output.status.success() {
+        Ok(output.stdout)
+    } else {
+        Err(format!(
+            "`cargo {}` failed ({}):\n{}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// Caches a build step's outcome, success or failure, for the process.
+fn once(
+    cell: &'static OnceLock<Result<PathBuf, String>>,
+    build: impl FnOnce() -> Result<PathBuf, String>,
+) -> PathBuf {
+    match cell.get_or_init(build) {
+        Ok(path) => path.clone(),
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// The target directory as cargo resolves it (`cargo metadata`).
+pub fn target_dir() -> PathBuf {
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    once(&DIR, || {
+        let stdout = run_cargo(&["metadata", "--format-version", "1", "--no-deps"])?;
+        let metadata: serde_json::Value = serde_json::from_slice(&stdout)
+            .map_err(|e| format!("cargo metadata is not JSON: {e}"))?;
+        metadata
+            .get("target_directory")
+            .and_then(serde_json::Value::as_str)
+            .map(PathBuf::from)
+            .ok_or_else(|| "cargo metadata has no target_directory".to_owned())
+    })
+}
+
+/// Builds the plugin (`--release --target wasm32-wasip2 -p vllm-provider`)
+/// once and returns `<target>/wasm32-wasip2/release/vllm_provider.wasm`.
+pub fn plugin_wasm() -> PathBuf {
+    static WASM: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    once(&WASM, || {
+        run_cargo(&[
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "vllm-provider",
+        ])?;
+        let path = target_dir().join("wasm32-wasip2/release/vllm_provider.wasm");
+        existing(path)
+    })
+}
+
+/// Builds the harness CLI (`-p vllm-harness --bin vllm-harness`, debug)
+/// once and returns `<target>/debug/vllm-harness`.
+pub fn harness_bin() -> PathBuf {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    once(&BIN, || {
+        run_cargo(&["build", "-p", "vllm-harness", "--bin", "vllm-harness"])?;
+        let name = format!("vllm-harness{}", std::env::consts::EXE_SUFFIX);
+        existing(target_dir().join("debug").join(name))
+    })
+}
+
+fn existing(path: PathBuf) -> Result<PathBuf, String> {
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "cargo succeeded but {} does not exist",
+            path.display()
+        ))
+    }
+}
