@@ -253,6 +253,7 @@ impl<'a, T: Transport> Client<'a, T> {
             url,
             model: built.model,
             key: self.key().map(str::to_owned),
+            failed: None,
         })
     }
 }
@@ -269,36 +270,52 @@ pub struct ActiveStream<B> {
     url: String,
     model: String,
     key: Option<String>,
+    /// A failure held back while the events before it are delivered.
+    failed: Option<ProviderError>,
 }
 
 impl<B: ResponseBody> ActiveStream<B> {
     /// Every event that has arrived, waiting for at least one; `None` once
     /// the reply has ended.
+    ///
+    /// Events parsed before a failure in the same read are returned first;
+    /// the failure comes with the following call, so no text is lost.
     pub fn next_events(&mut self) -> Result<Option<Vec<StreamEvent>>, ProviderError> {
-        let result = self.next_inner();
-        if result.is_err() {
-            self.body = None;
+        if let Some(error) = self.failed.take() {
+            return Err(error);
         }
-        result.map_err(|e| redact(e, self.key.as_deref()))
+        let mut events = Vec::new();
+        match self.read_into(&mut events) {
+            Ok(()) => Ok((!events.is_empty()).then_some(events)),
+            Err(error) => {
+                self.body = None;
+                let error = redact(error, self.key.as_deref());
+                if events.is_empty() {
+                    Err(error)
+                } else {
+                    self.failed = Some(error);
+                    Ok(Some(events))
+                }
+            }
+        }
     }
 
-    fn next_inner(&mut self) -> Result<Option<Vec<StreamEvent>>, ProviderError> {
-        let mut events = Vec::new();
+    fn read_into(&mut self, events: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
         while let Some(body) = self.body.as_mut() {
             match body.read(events.is_empty())? {
                 ReadResult::Data(bytes) => {
                     self.decoder.feed(&bytes, &mut self.items)?;
-                    self.dispatch(&mut events)?;
+                    self.dispatch(events)?;
                 }
                 ReadResult::Pending => break,
                 ReadResult::End => {
                     self.decoder.finish(&mut self.items)?;
-                    self.dispatch(&mut events)?;
+                    self.dispatch(events)?;
                     if !self.assembler.is_finished() {
                         if self.assembler.saw_finish_reason() {
                             // Some proxies drop `[DONE]`; the finish reason
                             // already said the reply was whole.
-                            self.assembler.on_done(&mut events)?;
+                            self.assembler.on_done(events)?;
                         } else {
                             return Err(self.incomplete());
                         }
@@ -309,7 +326,7 @@ impl<B: ResponseBody> ActiveStream<B> {
                 self.body = None;
             }
         }
-        Ok((!events.is_empty()).then_some(events))
+        Ok(())
     }
 
     fn dispatch(&mut self, events: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
@@ -591,6 +608,22 @@ mod tests {
             }
             other => panic!("expected an incomplete-stream error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn events_before_a_failure_are_delivered_first() {
+        let mut bytes = sse(&[delta("kept text", None)], false);
+        bytes
+            .extend_from_slice(b"data: {\"error\":{\"message\":\"engine died\",\"code\":500}}\n\n");
+        let replay = Replay::new(vec![(200, "text/event-stream", vec![bytes])]);
+        let cfg = config(Vec::new(), None);
+        let client = Client::new(&replay, &cfg).expect("client");
+        let mut stream = client.start_stream(&chat("tiny")).expect("stream");
+        let first = stream.next_events().expect("events first").expect("some");
+        assert!(first.contains(&StreamEvent::TextDelta("kept text".into())));
+        let error = stream.next_events().expect_err("then the failure");
+        assert!(matches!(error, ProviderError::Server(e) if e.message == "engine died"));
+        assert_eq!(stream.next_events(), Ok(None), "and then the end");
     }
 
     #[test]
