@@ -18,6 +18,9 @@ pub(crate) enum Scope {
     Authority(Authority),
     /// The base URL has no usable authority, so nowhere; why.
     BadBaseUrl(String),
+    /// The host's own choice ([`crate::HarnessOptions::allowed_authority`]),
+    /// whatever base URL the configuration names.
+    Pinned(Authority),
 }
 
 impl Scope {
@@ -82,6 +85,9 @@ impl Call {
             }
             Scope::BadBaseUrl(reason) => {
                 format!("no request is allowed because the base URL is unusable: {reason}")
+            }
+            Scope::Pinned(authority) => {
+                format!("the host allows this plugin to reach only {authority}")
             }
         };
         *error = ProviderError::Denied(format!("request to {target} blocked; {allowed}"));

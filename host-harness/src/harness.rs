@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use wasmtime::Store;
 
+use crate::authority::Authority;
 use crate::bindings::{
     ChatRequest, Completion, ConfigInput, Model, ProviderConfig, ProviderPluginPre,
 };
@@ -41,6 +42,10 @@ pub struct HarnessOptions {
     pub env_names: Vec<String>,
     /// Where compiled components are cached.
     pub cache: CompileCache,
+    /// The operator's pin: when set, the plugin may reach only this
+    /// authority, whatever base URL a configuration (which the plugin
+    /// itself resolved) names. Default none: the base URL's authority.
+    pub allowed_authority: Option<Authority>,
 }
 
 impl Default for HarnessOptions {
@@ -51,6 +56,7 @@ impl Default for HarnessOptions {
             max_response_bytes: 256 * 1024 * 1024,
             env_names: vec![API_KEY_VAR.to_owned()],
             cache: CompileCache::Auto,
+            allowed_authority: None,
         }
     }
 }
@@ -194,8 +200,13 @@ impl Harness {
     /// A fresh sandboxed store and instance for one call.
     async fn start(&self, scope: Scope, secrets: Vec<String>) -> Result<Call, CallError> {
         let inner = &*self.inner;
+        let scope = match (scope, &inner.options.allowed_authority) {
+            (Scope::NoNetwork, _) => Scope::NoNetwork,
+            (_, Some(pin)) => Scope::Pinned(pin.clone()),
+            (scope, None) => scope,
+        };
         let allowed = match &scope {
-            Scope::Authority(authority) => Some(authority.clone()),
+            Scope::Authority(authority) | Scope::Pinned(authority) => Some(authority.clone()),
             Scope::NoNetwork | Scope::BadBaseUrl(_) => None,
         };
         let state = HostState::new(StateConfig {

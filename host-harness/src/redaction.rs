@@ -54,7 +54,40 @@ pub(crate) fn input_secrets(input: &ConfigInput) -> Vec<String> {
             );
         }
     }
+    // A value that is nothing but `${NAME}` references holds no secret (the
+    // variables' values are covered above); scrubbing it would garble the
+    // plugin's own hint about which variable to set.
+    secrets.retain(|secret| !only_env_refs(secret));
     secrets
+}
+
+/// Whether `text` consists only of `${NAME}` references and whitespace.
+fn only_env_refs(text: &str) -> bool {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let Some(inner) = rest.strip_prefix("${") else {
+            return false;
+        };
+        let Some(end) = inner.find('}') else {
+            return false;
+        };
+        let name = &inner[..end];
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return false;
+        }
+        rest = inner[end + 1..].trim_start();
+    }
+    true
 }
 
 /// What a call with a resolved config could leak: the key and secret headers.
@@ -117,5 +150,23 @@ mod tests {
             secrets,
             ["env-secret", "hdr-secret", "profile-secret", "sk-literal"]
         );
+    }
+
+    #[test]
+    fn variable_references_are_not_secrets() {
+        let input = ConfigInput {
+            provider_json: Some(
+                r#"{"apiKey":"${MY_KEY}","headers":{"X-Api-Key":"sk-${PART}","Authorization":"${A} ${B}"}}"#
+                    .into(),
+            ),
+            env: Vec::new(),
+            auth_profile_key: None,
+            base_url_override: None,
+        };
+        assert_eq!(input_secrets(&input), ["sk-${PART}"]);
+        assert!(only_env_refs("${VLLM_API_KEY}"));
+        assert!(!only_env_refs("$${VLLM_API_KEY}"));
+        assert!(!only_env_refs("${lower}"));
+        assert!(!only_env_refs(""));
     }
 }
