@@ -20,9 +20,33 @@ fn cargo() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
+/// Variables cargo sets for the test process itself. A nested cargo must
+/// not inherit them: build scripts watch some (ring's reruns when
+/// `CARGO_MANIFEST_DIR` changes), so an inherited value would make the
+/// nested build and the next `cargo test` rebuild each other's crates.
+fn is_per_crate_cargo_var(name: &str) -> bool {
+    const EXACT: [&str; 8] = [
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "OUT_DIR",
+    ];
+    EXACT.contains(&name) || name.starts_with("CARGO_PKG_") || name.starts_with("CARGO_BIN_EXE_")
+}
+
 /// Runs cargo in the workspace root; `Err` carries its output.
 fn run_cargo(args: &[&str]) -> Result<Vec<u8>, String> {
-    let output = Command::new(cargo())
+    let mut command = Command::new(cargo());
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_per_crate_cargo_var) {
+            command.env_remove(name);
+        }
+    }
+    let output = command
         .args(args)
         .current_dir(workspace_root())
         .output()
