@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -17,7 +16,7 @@ use vllm_tests::artifacts::plugin_wasm;
 use vllm_tests::mock::shapes::{ChunkFactory, stream_error_payload};
 use vllm_tests::mock::{MockModel, MockOptions, MockVllm, RecordedRequest, Reply};
 
-use common::{KEY, TempDir, hygiene_problems, refused_port, shared_compile_cache, words};
+use common::{KEY, TempDir, hygiene_problems, plugin, refused_port, shared_compile_cache, words};
 
 /// Most events a test stream may produce before the test gives up.
 const MAX_BATCHES: usize = 10_000;
@@ -27,33 +26,6 @@ const WAIT: Duration = Duration::from_secs(10);
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// The component, compiled once per test process (through the shared
-/// on-disk cache) and cloned into every test.
-fn harness() -> Harness {
-    static HARNESS: OnceLock<Harness> = OnceLock::new();
-    HARNESS
-        .get_or_init(|| {
-            Harness::load(
-                plugin_wasm(),
-                HarnessOptions {
-                    env_names: Vec::new(),
-                    cache: CompileCache::Dir(shared_compile_cache()),
-                    ..HarnessOptions::default()
-                },
-            )
-            .expect("the component loads")
-        })
-        .clone()
-}
-
-/// Loading blocks (and may build the plugin): keep it off the runtime's
-/// worker threads.
-async fn plugin() -> Harness {
-    tokio::task::spawn_blocking(harness)
-        .await
-        .expect("loading the plugin does not panic")
-}
 
 fn env(pairs: &[(&str, &str)]) -> Vec<KeyValue> {
     pairs

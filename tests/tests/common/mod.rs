@@ -3,12 +3,16 @@
 
 #![allow(dead_code)]
 
+pub mod cli_run;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
-use vllm_tests::artifacts::target_dir;
+use vllm_harness::{CompileCache, Harness, HarnessOptions};
+use vllm_tests::artifacts::{plugin_wasm, target_dir};
 use vllm_tests::mock::RecordedRequest;
 
 /// A distinctive API key: no output a user sees may ever contain it.
@@ -180,4 +184,31 @@ fn has_key_outside_schema(tool: &Value, key: &str) -> bool {
         || tool
             .get("function")
             .is_some_and(|function| function.get(key).is_some())
+}
+
+/// The component, compiled once per test process (through the shared
+/// on-disk cache) and cloned into every test.
+pub fn harness() -> Harness {
+    static HARNESS: OnceLock<Harness> = OnceLock::new();
+    HARNESS
+        .get_or_init(|| {
+            Harness::load(
+                plugin_wasm(),
+                HarnessOptions {
+                    env_names: Vec::new(),
+                    cache: CompileCache::Dir(shared_compile_cache()),
+                    ..HarnessOptions::default()
+                },
+            )
+            .expect("the component loads")
+        })
+        .clone()
+}
+
+/// Loading blocks (and may build the plugin): keep it off the runtime's
+/// worker threads.
+pub async fn plugin() -> Harness {
+    tokio::task::spawn_blocking(harness)
+        .await
+        .expect("loading the plugin does not panic")
 }
