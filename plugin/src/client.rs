@@ -366,8 +366,16 @@ pub fn connect_error(authority: &str, what: &str) -> ProviderError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tiny() -> Model {
+        crate::fixtures::model("tiny", 2048, 2048)
+    }
+
+    fn chat(model: &str) -> ChatRequest {
+        crate::fixtures::chat(model, "hello there")
+    }
     use crate::transport::testing::Replay;
-    use crate::wit::{ContentPart, FinishReason, InputKind, KeyValue, Message, Sampling};
+    use crate::wit::{FinishReason, KeyValue};
     use serde_json::json;
 
     fn config(models: Vec<Model>, key: Option<&str>) -> ProviderConfig {
@@ -382,43 +390,6 @@ mod tests {
             mode: ProviderMode::Discover,
             reason: String::new(),
             models,
-        }
-    }
-
-    fn tiny() -> Model {
-        Model {
-            id: "tiny".into(),
-            name: "tiny".into(),
-            reasoning: false,
-            input: vec![InputKind::Text],
-            cost: ZERO_COST,
-            context_window: 2048,
-            max_tokens: 2048,
-            root: None,
-            parent: None,
-        }
-    }
-
-    fn chat(model: &str) -> ChatRequest {
-        ChatRequest {
-            model: model.into(),
-            messages: vec![Message::User(vec![ContentPart::Text("hello there".into())])],
-            tools: Vec::new(),
-            tool_choice: None,
-            sampling: Sampling {
-                temperature: None,
-                top_p: None,
-                max_tokens: None,
-                stop: Vec::new(),
-                seed: None,
-                presence_penalty: None,
-                frequency_penalty: None,
-                top_k: None,
-                min_p: None,
-                repetition_penalty: None,
-            },
-            chat_template_kwargs_json: None,
-            structured_output: None,
         }
     }
 

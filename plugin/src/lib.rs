@@ -19,6 +19,9 @@ pub mod url;
 pub mod usage;
 pub mod wit;
 
+#[cfg(test)]
+mod fixtures;
+
 #[cfg(target_arch = "wasm32")]
 mod component;
 #[cfg(target_arch = "wasm32")]

@@ -315,56 +315,12 @@ pub const FORBIDDEN_FIELDS: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wit::{
-        AssistantMessage, InputKind, JsonSchemaFormat, ModelCost, Sampling, Tool, ToolCall,
-        ToolResult,
-    };
-
-    fn sampling() -> Sampling {
-        Sampling {
-            temperature: None,
-            top_p: None,
-            max_tokens: None,
-            stop: Vec::new(),
-            seed: None,
-            presence_penalty: None,
-            frequency_penalty: None,
-            top_k: None,
-            min_p: None,
-            repetition_penalty: None,
-        }
-    }
+    use crate::fixtures::model;
 
     fn request(model: &str) -> ChatRequest {
-        ChatRequest {
-            model: model.into(),
-            messages: vec![Message::User(vec![ContentPart::Text("hi".into())])],
-            tools: Vec::new(),
-            tool_choice: None,
-            sampling: sampling(),
-            chat_template_kwargs_json: None,
-            structured_output: None,
-        }
+        crate::fixtures::chat(model, "hi")
     }
-
-    fn model(id: &str, window: u32, max: u32) -> Model {
-        Model {
-            id: id.into(),
-            name: id.into(),
-            reasoning: false,
-            input: vec![InputKind::Text],
-            cost: ModelCost {
-                input: 0.0,
-                output: 0.0,
-                cache_read: 0.0,
-                cache_write: 0.0,
-            },
-            context_window: window,
-            max_tokens: max,
-            root: None,
-            parent: None,
-        }
-    }
+    use crate::wit::{AssistantMessage, JsonSchemaFormat, Sampling, Tool, ToolCall, ToolResult};
 
     fn tool(name: &str) -> Tool {
         Tool {
