@@ -2,7 +2,11 @@
 # Every test tier, as the README promises:
 #   1. unit tests of the plugin logic (native),
 #   2. component tests: the built .wasm through the harness against a mock
-#      vLLM server on 127.0.0.1, and the CLI binary run for every command.
+#      vLLM server on 127.0.0.1, and the CLI binary run for every command,
+#   3. conformance: the same component against real vLLM servers (CPU, a tiny
+#      model built locally by tests/vllm/vllm-local): plain, with --api-key,
+#      and with the hermes tool parser and qwen3 reasoning parser.
+# VLLM_CONFORMANCE=0 skips tier 3, and says so loudly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,5 +15,51 @@ rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
 echo "==> building the plugin component (wasm32-wasip2, release)"
 cargo build --locked --release --target wasm32-wasip2 -p vllm-provider
 
-echo "==> unit, component and CLI tests"
+echo "==> tiers 1 and 2: unit, component and CLI tests"
 cargo test --locked --workspace
+
+if [[ ${VLLM_CONFORMANCE:-1} == 0 ]]; then
+  cat >&2 <<'BANNER'
+
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+!!  CONFORMANCE TIER SKIPPED (VLLM_CONFORMANCE=0): nothing was checked !!
+!!  against a real vLLM server in this run.                            !!
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+
+BANNER
+  exit 0
+fi
+
+VLLM_LOCAL=tests/vllm/vllm-local
+echo "==> tier 3: setting up the local vLLM (cached after the first run)"
+"$VLLM_LOCAL" setup
+
+names=(conf-plain-$$ conf-keyed-$$ conf-tools-$$)
+stop_all() {
+  for name in "${names[@]}"; do "$VLLM_LOCAL" stop "$name" >/dev/null 2>&1 || true; done
+}
+trap stop_all EXIT
+
+key="conformance-key-$$-$RANDOM"
+state=$(mktemp -d)
+echo "==> tier 3: starting three vLLM servers"
+"$VLLM_LOCAL" start "${names[0]}" >"$state/plain.json" &
+p1=$!
+"$VLLM_LOCAL" start "${names[1]}" --api-key "$key" >"$state/keyed.json" &
+p2=$!
+"$VLLM_LOCAL" start "${names[2]}" --tools --reasoning >"$state/tools.json" &
+p3=$!
+failed=0
+for pid in $p1 $p2 $p3; do wait "$pid" || failed=1; done
+[[ $failed == 0 ]] || { echo "a vLLM server did not start (see the lines above)" >&2; exit 1; }
+
+base_url() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["base_url"])' "$1"; }
+export VLLM_CONFORMANCE_PLAIN VLLM_CONFORMANCE_KEYED VLLM_CONFORMANCE_TOOLS VLLM_CONFORMANCE_KEY
+VLLM_CONFORMANCE_PLAIN=$(base_url "$state/plain.json")
+VLLM_CONFORMANCE_KEYED=$(base_url "$state/keyed.json")
+VLLM_CONFORMANCE_TOOLS=$(base_url "$state/tools.json")
+VLLM_CONFORMANCE_KEY=$key
+rm -rf "$state"
+
+echo "==> tier 3: conformance tests against the real servers"
+cargo test --locked -p vllm-tests --test conformance -- --include-ignored
