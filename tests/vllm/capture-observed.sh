@@ -34,12 +34,13 @@ req() {
   local -a args=(-sS -N --max-time 120 -X "$method" -D "$hdr" -o "$OUT/$file")
   if [[ -n $body ]]; then
     args+=(-H 'content-type: application/json' --data-binary "$body")
-    printf '%s\n' "$body" | jq . > "$OUT/${file%.*}.request.json"
+    printf '%s\n' "$body" | jq . > "$OUT/${file%.*}.request.json" 2>/dev/null \
+      || printf '%s\n' "$body" > "$OUT/${file%.*}.request.json"
   fi
   curl "${args[@]}" "$@" "$url" || true
   local status ctype
   status=$(awk 'toupper($1) ~ /^HTTP/ {s=$2} END {print s}' "$hdr")
-  ctype=$(awk 'tolower($1) == "content-type:" {sub(/\r$/, "", $2); c=$2} END {print c}' "$hdr")
+  ctype=$(awk 'tolower($1) == "content-type:" {sub(/\r$/, ""); sub(/^[^:]*: */, ""); c=$0} END {print c}' "$hdr")
   rm -f "$hdr"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$file" "$status" "$ctype" "$method" "${url#http://127.0.0.1:*/}" "$server" "$note" >> "$INDEX"
   echo "==> $file: HTTP $status $ctype" >&2
