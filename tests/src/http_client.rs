@@ -31,11 +31,7 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// The first value of header `name` (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
 
     /// The body as (lossy) UTF-8.
@@ -203,4 +199,14 @@ fn dechunk(mut data: &[u8]) -> io::Result<Vec<u8>> {
         data = data.get(size + 2..).unwrap_or_default();
     }
     Ok(body)
+}
+
+/// The first value of header `name` (any case) in a list whose names are
+/// lowercased, as both the client and the mock server record them.
+pub fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    let name = name.to_ascii_lowercase();
+    headers
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.as_str())
 }

@@ -22,11 +22,7 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// The first value of header `name` (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        crate::http_client::find_header(&self.headers, name)
     }
 
     /// Whether this is a `POST /v1/chat/completions`.
