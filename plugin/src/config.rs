@@ -43,7 +43,7 @@ pub fn resolve(input: &ConfigInput) -> Result<ProviderConfig, ProviderError> {
     let section = match &input.provider_json {
         None => None,
         Some(text) => {
-            let value: Value = serde_json::from_str(text)
+            let value: Value = crate::json::value(text)
                 .map_err(|e| invalid(ROOT, format!("is not valid JSON: {e}")))?;
             match value {
                 Value::Null => None,
@@ -66,7 +66,10 @@ pub fn resolve(input: &ConfigInput) -> Result<ProviderConfig, ProviderError> {
             _ => {
                 return Err(invalid(
                     format!("{ROOT}.api"),
-                    format!("must be \"openai-completions\", found {api}"),
+                    format!(
+                        "must be \"openai-completions\", found {}",
+                        crate::json::text(api)
+                    ),
                 ));
             }
         }
@@ -400,7 +403,10 @@ fn read_input((value, path): (Option<&Value>, String)) -> Result<Vec<InputKind>,
             _ => {
                 return Err(invalid(
                     format!("{path}[{index}]"),
-                    format!("must be \"text\" or \"image\", found {item}"),
+                    format!(
+                        "must be \"text\" or \"image\", found {}",
+                        crate::json::text(item)
+                    ),
                 ));
             }
         };
@@ -448,7 +454,10 @@ fn read_cost((value, path): (Option<&Value>, String)) -> Result<ModelCost, Provi
             Some(other) => {
                 return Err(invalid(
                     format!("{path}.{name}"),
-                    format!("must be a price per million tokens (0 or more), found {other}"),
+                    format!(
+                        "must be a price per million tokens (0 or more), found {}",
+                        crate::json::text(other)
+                    ),
                 ));
             }
         }

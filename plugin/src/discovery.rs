@@ -38,7 +38,7 @@ pub fn guess_reasoning(id: &str) -> bool {
 
 /// Parse a `GET /models` body.
 pub fn parse_models(body: &[u8], url: &str) -> Result<Vec<Model>, ProviderError> {
-    let list: ModelList = serde_json::from_slice(body).map_err(|e| {
+    let list: ModelList = crate::json::parse(body).map_err(|e| {
         ProviderError::InvalidResponse(format!(
             "GET {url} did not return vLLM's model list ({e}): check that baseUrl points at \
              vLLM's /v1 API"

@@ -57,7 +57,7 @@ pub fn parse_error_body(value: &Value) -> Option<ErrorBody> {
 fn error_fields(object: &serde_json::Map<String, Value>) -> ErrorBody {
     let message = match object.get("message") {
         Some(Value::String(text)) => text.clone(),
-        Some(other) => other.to_string(),
+        Some(other) => crate::json::text(other),
         None => String::new(),
     };
     ErrorBody {
@@ -75,7 +75,7 @@ fn error_fields(object: &serde_json::Map<String, Value>) -> ErrorBody {
 
 /// Classify a non-success HTTP response.
 pub fn from_http_status(status: u16, body: &[u8], ctx: &RequestContext<'_>) -> ProviderError {
-    let parsed = serde_json::from_slice::<Value>(body)
+    let parsed = crate::json::parse::<Value>(body)
         .ok()
         .and_then(|value| parse_error_body(&value));
     let error = parsed.unwrap_or_else(|| ErrorBody {

@@ -11,6 +11,7 @@ pub mod diagnose;
 pub mod discovery;
 pub mod env_subst;
 pub mod error;
+mod json;
 pub mod request;
 pub mod response;
 pub mod retry;

@@ -7,7 +7,7 @@
 use crate::wit::{
     ChatRequest, ContentPart, Message, Model, ProviderError, StructuredOutput, ToolChoice,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 /// A chat body and what the client needs to know about it.
 #[derive(Debug, Clone)]
@@ -117,7 +117,10 @@ pub fn build(
     );
     if stream {
         body.insert("stream".into(), Value::Bool(true));
-        body.insert("stream_options".into(), json!({"include_usage": true}));
+        body.insert(
+            "stream_options".into(),
+            object(vec![("include_usage", Value::Bool(true))]),
+        );
     }
 
     let model = models.iter().find(|m| m.id == model_id);
@@ -156,20 +159,22 @@ pub fn build(
             .tools
             .iter()
             .map(|tool| {
-                let parameters: Value =
-                    serde_json::from_str(&tool.parameters_json).map_err(|e| {
-                        ProviderError::BadRequest(format!(
-                            "tool `{}`: parameters is not valid JSON ({e})",
-                            tool.name
-                        ))
-                    })?;
+                let parameters: Value = crate::json::value(&tool.parameters_json).map_err(|e| {
+                    ProviderError::BadRequest(format!(
+                        "tool `{}`: parameters is not valid JSON ({e})",
+                        tool.name
+                    ))
+                })?;
                 let mut function = Map::new();
                 function.insert("name".into(), Value::from(tool.name.clone()));
                 if let Some(description) = &tool.description {
                     function.insert("description".into(), Value::from(description.clone()));
                 }
                 function.insert("parameters".into(), parameters);
-                Ok(json!({"type": "function", "function": function}))
+                Ok(object(vec![
+                    ("type", text("function")),
+                    ("function", Value::Object(function)),
+                ]))
             })
             .collect::<Result<Vec<_>, ProviderError>>()?;
         body.insert("tools".into(), Value::Array(tools));
@@ -179,7 +184,7 @@ pub fn build(
     }
 
     if let Some(kwargs) = &request.chat_template_kwargs_json {
-        let value: Value = serde_json::from_str(kwargs).map_err(|e| {
+        let value: Value = crate::json::value(kwargs).map_err(|e| {
             ProviderError::BadRequest(format!("chat_template_kwargs is not valid JSON ({e})"))
         })?;
         if !value.is_object() {
@@ -193,19 +198,26 @@ pub fn build(
     match &request.structured_output {
         None => {}
         Some(StructuredOutput::JsonObject) => {
-            body.insert("response_format".into(), json!({"type": "json_object"}));
-        }
-        Some(StructuredOutput::JsonSchema(format)) => {
-            let schema: Value = serde_json::from_str(&format.schema_json).map_err(|e| {
-                ProviderError::BadRequest(format!("response format schema is not valid JSON ({e})"))
-            })?;
             body.insert(
                 "response_format".into(),
-                json!({"type": "json_schema", "json_schema": {"name": format.name, "schema": schema}}),
+                object(vec![("type", text("json_object"))]),
+            );
+        }
+        Some(StructuredOutput::JsonSchema(format)) => {
+            let schema: Value = crate::json::value(&format.schema_json).map_err(|e| {
+                ProviderError::BadRequest(format!("response format schema is not valid JSON ({e})"))
+            })?;
+            let json_schema = object(vec![("name", text(&format.name)), ("schema", schema)]);
+            body.insert(
+                "response_format".into(),
+                object(vec![
+                    ("type", text("json_schema")),
+                    ("json_schema", json_schema),
+                ]),
             );
         }
         Some(StructuredOutput::Vllm(text)) => {
-            let value: Value = serde_json::from_str(text).map_err(|e| {
+            let value: Value = crate::json::value(text).map_err(|e| {
                 ProviderError::BadRequest(format!("structured_outputs is not valid JSON ({e})"))
             })?;
             if !value.is_object() {
@@ -236,9 +248,9 @@ fn float_json(name: &str, value: f32) -> Result<Value, ProviderError> {
 
 fn tool_choice_json(choice: &ToolChoice, request: &ChatRequest) -> Result<Value, ProviderError> {
     Ok(match choice {
-        ToolChoice::Auto => Value::from("auto"),
-        ToolChoice::None => Value::from("none"),
-        ToolChoice::Required => Value::from("required"),
+        ToolChoice::Auto => text("auto"),
+        ToolChoice::None => text("none"),
+        ToolChoice::Required => text("required"),
         ToolChoice::Named(name) => {
             if !request.tools.iter().any(|tool| &tool.name == name) {
                 let offered: Vec<&str> = request.tools.iter().map(|t| t.name.as_str()).collect();
@@ -247,59 +259,89 @@ fn tool_choice_json(choice: &ToolChoice, request: &ChatRequest) -> Result<Value,
                     offered.join(", ")
                 )));
             }
-            json!({"type": "function", "function": {"name": name}})
+            object(vec![
+                ("type", text("function")),
+                ("function", object(vec![("name", text(name))])),
+            ])
         }
     })
 }
 
+/// A JSON object of these fields.
+fn object(fields: Vec<(&str, Value)>) -> Value {
+    let mut object = Map::new();
+    for (name, value) in fields {
+        object.insert(name.to_owned(), value);
+    }
+    Value::Object(object)
+}
+
+/// A JSON string.
+fn text(text: &str) -> Value {
+    Value::String(text.to_owned())
+}
+
 fn message_json(message: &Message) -> Value {
     match message {
-        Message::System(text) => json!({"role": "system", "content": text}),
+        Message::System(content) => {
+            object(vec![("role", text("system")), ("content", text(content))])
+        }
         Message::User(parts) => {
             let content = match parts.as_slice() {
-                [ContentPart::Text(text)] => Value::from(text.clone()),
+                [ContentPart::Text(content)] => text(content),
                 parts => Value::Array(
                     parts
                         .iter()
                         .map(|part| match part {
-                            ContentPart::Text(text) => json!({"type": "text", "text": text}),
-                            ContentPart::ImageUrl(url) => {
-                                json!({"type": "image_url", "image_url": {"url": url}})
+                            ContentPart::Text(content) => {
+                                object(vec![("type", text("text")), ("text", text(content))])
                             }
+                            ContentPart::ImageUrl(url) => object(vec![
+                                ("type", text("image_url")),
+                                ("image_url", object(vec![("url", text(url))])),
+                            ]),
                         })
                         .collect(),
                 ),
             };
-            json!({"role": "user", "content": content})
+            object(vec![("role", text("user")), ("content", content)])
         }
         Message::Assistant(assistant) => {
-            let mut object = Map::new();
-            object.insert("role".into(), Value::from("assistant"));
-            object.insert(
-                "content".into(),
-                assistant.text.clone().map_or(Value::Null, Value::from),
-            );
+            let mut fields = vec![
+                ("role", text("assistant")),
+                (
+                    "content",
+                    assistant.text.as_deref().map_or(Value::Null, text),
+                ),
+            ];
             if let Some(reasoning) = &assistant.reasoning {
-                object.insert("reasoning".into(), Value::from(reasoning.clone()));
+                fields.push(("reasoning", text(reasoning)));
             }
             if !assistant.tool_calls.is_empty() {
                 let calls = assistant
                     .tool_calls
                     .iter()
                     .map(|call| {
-                        json!({"id": call.id, "type": "function",
-                               "function": {"name": call.name, "arguments": call.arguments}})
+                        let function = object(vec![
+                            ("name", text(&call.name)),
+                            ("arguments", text(&call.arguments)),
+                        ]);
+                        object(vec![
+                            ("id", text(&call.id)),
+                            ("type", text("function")),
+                            ("function", function),
+                        ])
                     })
                     .collect();
-                object.insert("tool_calls".into(), Value::Array(calls));
+                fields.push(("tool_calls", Value::Array(calls)));
             }
-            Value::Object(object)
+            object(fields)
         }
-        Message::Tool(result) => json!({
-            "role": "tool",
-            "tool_call_id": result.tool_call_id,
-            "content": result.content,
-        }),
+        Message::Tool(result) => object(vec![
+            ("role", text("tool")),
+            ("tool_call_id", text(&result.tool_call_id)),
+            ("content", text(&result.content)),
+        ]),
     }
 }
 
@@ -323,6 +365,7 @@ pub const FORBIDDEN_FIELDS: &[&str] = &[
 mod tests {
     use super::*;
     use crate::fixtures::model;
+    use serde_json::json;
 
     fn request(model: &str) -> ChatRequest {
         crate::fixtures::chat(model, "hi")

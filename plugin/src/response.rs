@@ -59,7 +59,7 @@ pub fn parse_completion(
     cost: &ModelCost,
     ctx: &RequestContext<'_>,
 ) -> Result<Completion, ProviderError> {
-    let response: Response = serde_json::from_slice(body).map_err(|e| {
+    let response: Response = crate::json::parse(body).map_err(|e| {
         ProviderError::InvalidResponse(format!(
             "the chat completion from {} is not vLLM's JSON ({e})",
             ctx.url
@@ -67,7 +67,7 @@ pub fn parse_completion(
     })?;
     if response.error.is_some() || response.object.as_deref() == Some("error") {
         // A 200 that carries an error body is still an error.
-        let value = serde_json::from_slice::<serde_json::Value>(body).unwrap_or_default();
+        let value = crate::json::parse::<serde_json::Value>(body).unwrap_or_default();
         let status = parse_error_body(&value)
             .and_then(|e| e.code)
             .filter(|c| *c >= 400)
@@ -100,7 +100,7 @@ pub fn parse_completion(
             arguments: match call.function.arguments {
                 None | Some(serde_json::Value::Null) => String::new(),
                 Some(serde_json::Value::String(text)) => text,
-                Some(other) => other.to_string(),
+                Some(other) => crate::json::text(&other),
             },
         })
         .collect();

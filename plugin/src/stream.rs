@@ -137,14 +137,14 @@ impl StreamAssembler {
         if self.finished {
             return Ok(()); // anything after the end is not part of the reply
         }
-        let chunk: Chunk = serde_json::from_str(payload).map_err(|e| {
+        let chunk: Chunk = crate::json::parse(payload.as_bytes()).map_err(|e| {
             ProviderError::InvalidResponse(format!(
                 "a stream event is not valid JSON ({e}): {}",
                 snippet(payload)
             ))
         })?;
         if chunk.error.is_some() || chunk.object.as_deref() == Some("error") {
-            let value: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
+            let value = crate::json::value(payload).unwrap_or_default();
             let body = parse_error_body(&value).unwrap_or_default();
             return Err(from_stream_error(&body, ctx));
         }
@@ -238,7 +238,7 @@ impl StreamAssembler {
             None | Some(serde_json::Value::Null) => String::new(),
             Some(serde_json::Value::String(text)) => text,
             // Some servers send the arguments as an object, not as text.
-            Some(other) => other.to_string(),
+            Some(other) => crate::json::text(&other),
         };
         let fragment = new_part_of(&call.arguments, fragment);
         if call.arguments.len() + fragment.len() > MAX_TOOL_ARGUMENTS_BYTES {
@@ -318,7 +318,7 @@ fn new_part_of(received: &str, fragment: String) -> String {
     if !received.is_empty()
         && fragment.len() >= received.len()
         && fragment.starts_with(received)
-        && serde_json::from_str::<serde::de::IgnoredAny>(&fragment).is_ok()
+        && crate::json::parse::<serde::de::IgnoredAny>(fragment.as_bytes()).is_ok()
     {
         return fragment[received.len()..].to_owned();
     }

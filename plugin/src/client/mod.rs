@@ -280,7 +280,7 @@ impl<'a, T: Transport> Client<'a, T> {
                 read_all(&mut response.body, MAX_BODY_BYTES, &url, deadline).unwrap_or_default();
             let ctx = self.ctx(&url, Some(&built.model));
             // A JSON error with a 200 status is still an error.
-            if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body)
+            if let Ok(value) = crate::json::parse::<serde_json::Value>(&body)
                 && let Some(parsed) = error::parse_error_body(&value)
             {
                 return Err(error::from_stream_error(&parsed, &ctx));
