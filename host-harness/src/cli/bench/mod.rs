@@ -1,0 +1,298 @@
+//! `vllm-harness bench`: the component through this harness against other
+//! clients of the same server, in one run (`tests/bench/PROTOCOL.md`).
+//!
+//! Every client, the component included (`vllm-harness bench-client`), runs
+//! as a child process so that its RSS and CPU are its own; start-up figures
+//! are measured in this process and as fresh `vllm-harness` processes.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+pub mod child;
+pub mod client;
+pub mod machine;
+pub mod peers;
+pub mod plan;
+pub mod plot;
+pub mod protocol;
+pub mod report;
+pub mod results;
+pub mod startup;
+pub mod stats;
+pub mod targets;
+
+use child::Program;
+use peers::{Peer, Shape};
+use plan::{BATCHED, Plan, SINGLE};
+use protocol::Scenario;
+use results::{Quantiles, RealVllm, Results};
+
+use super::GlobalArgs;
+use super::fail::Failure;
+use super::plugin_path;
+
+/// The config file every measured `vllm-harness` process reads (`{}`), so
+/// that no config of the user's changes what is measured.
+pub const EMPTY_CONFIG: &str = "empty.json5";
+
+/// `bench` options.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Another client speaking tests/bench/PROTOCOL.md, e.g.
+    /// `native=target/release/vllm-bench-native` (repeatable; split on spaces)
+    #[arg(long = "peer", value_name = "NAME=COMMAND", value_parser = Peer::parse)]
+    pub peers: Vec<Peer>,
+    /// A raw client that shows the load server's own ceiling (runs `stream` only)
+    #[arg(long, value_name = "COMMAND", value_parser = Program::parse)]
+    pub ceiling: Option<Program>,
+    /// The client ratios and targets are against
+    #[arg(long, value_name = "NAME", default_value = "native")]
+    pub baseline: String,
+    /// A few requests of each kind instead of the full plan (seconds, not minutes)
+    #[arg(long)]
+    pub quick: bool,
+    /// Also measure the component and the baseline against this real vLLM server
+    #[arg(long, value_name = "URL", requires = "vllm_model")]
+    pub vllm_url: Option<String>,
+    /// The real server's model
+    #[arg(long, value_name = "ID", requires = "vllm_url")]
+    pub vllm_model: Option<String>,
+    /// A line for the machine section, e.g. a peer's version (repeatable)
+    #[arg(long, value_name = "TEXT")]
+    pub about: Vec<String>,
+    /// Write every figure as JSON
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the tables as Markdown
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Write the plot of events/s and RSS against concurrency
+    #[arg(long, value_name = "FILE.svg")]
+    pub svg: Option<PathBuf>,
+}
+
+/// `bench-client` options: the component as a client of the protocol.
+#[derive(Debug, Args)]
+pub struct BenchClientArgs {
+    /// What to measure
+    #[arg(value_enum)]
+    pub scenario: Scenario,
+    /// The requests.
+    #[command(flatten)]
+    pub job: protocol::Job,
+}
+
+/// The name of the component among the clients.
+const COMPONENT: &str = client::CLIENT;
+
+/// Runs the benchmark, prints the tables and writes the files asked for.
+pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<()> {
+    let base_url = global.base_url.clone().ok_or_else(|| {
+        Failure::usage(
+            "bench needs --base-url: the load server's /v1 URL (tests/bench/run starts one)",
+        )
+    })?;
+    let plugin = plugin_path::locate(
+        global.plugin.clone(),
+        std::env::var_os("VLLM_HARNESS_PLUGIN"),
+        std::env::current_exe().ok(),
+    )?;
+    let exe = std::env::current_exe()
+        .map_err(|err| anyhow::anyhow!("cannot find this executable: {err}"))?;
+    let names: Vec<&str> = args.peers.iter().map(|p| p.name.as_str()).collect();
+    if names.contains(&COMPONENT) {
+        return Err(Failure::usage(format!(
+            "the peer name `{COMPONENT}` is the component's own"
+        ))
+        .into());
+    }
+    let scratch = Scratch::new()?;
+    let plan = if args.quick {
+        Plan::quick()
+    } else {
+        Plan::full()
+    };
+    let progress = |what: &str| eprintln!("bench: {what}");
+
+    let mut results = Results {
+        machine: machine::describe(&args.about),
+        quick: args.quick,
+        ..Results::default()
+    };
+    if let Some(raw) = &args.ceiling {
+        progress("load server ceiling");
+        let (rates, failures) = peers::ceiling(raw, &base_url, &plan, &[BATCHED, SINGLE]);
+        results.ceiling = rates;
+        results.component.failures.extend(failures);
+    }
+    let component = component_peer(&exe, &plugin, scratch.path());
+    let clients: Vec<&Peer> = order(&args.peers, &component, &args.baseline);
+    for peer in &clients {
+        let figures =
+            tokio::task::block_in_place(|| peers::measure(peer, &base_url, &plan, &progress));
+        results.clients.push(figures);
+    }
+    let startup = startup::Startup {
+        plugin: &plugin,
+        base_url: &base_url,
+        exe: &exe,
+        scratch: scratch.path(),
+        plan: &plan,
+    };
+    let failures = std::mem::take(&mut results.component.failures);
+    results.component = startup.measure(&progress).await;
+    results.component.failures.splice(0..0, failures);
+    if let (Some(url), Some(model)) = (&args.vllm_url, &args.vllm_model) {
+        let baseline = args.peers.iter().find(|p| p.name == args.baseline);
+        let peers: Vec<&Peer> = std::iter::once(&component).chain(baseline).collect();
+        results.real_vllm = Some(tokio::task::block_in_place(|| {
+            real_vllm(&peers, url, model, &plan, &progress)
+        }));
+    }
+    results.targets = targets::judge(&results, COMPONENT, &args.baseline);
+
+    let tables = report::markdown(&results, &plan, &args.baseline);
+    super::print(&tables)?;
+    write(args.markdown.as_deref(), &tables)?;
+    write(
+        args.json.as_deref(),
+        &format!("{}\n", serde_json::to_string_pretty(&results)?),
+    )?;
+    write(args.svg.as_deref(), &plot::svg(&results))?;
+    let failed = results
+        .clients
+        .iter()
+        .map(|c| c.failures.len())
+        .sum::<usize>()
+        + results.component.failures.len()
+        + results.real_vllm.as_ref().map_or(0, |r| r.failures.len());
+    if failed > 0 {
+        return Err(anyhow::anyhow!(
+            "{failed} measurement(s) failed (listed under Failures above)"
+        ));
+    }
+    Ok(())
+}
+
+/// The component as a peer: this executable's `bench-client`.
+fn component_peer(exe: &Path, plugin: &Path, scratch: &Path) -> Peer {
+    Peer {
+        name: COMPONENT.to_owned(),
+        program: Program {
+            program: exe.as_os_str().to_owned(),
+            args: vec![
+                "bench-client".into(),
+                "--plugin".into(),
+                plugin.as_os_str().to_owned(),
+            ],
+            env: vec![
+                (
+                    "VLLM_HARNESS_CACHE_DIR".into(),
+                    scratch.join("client-cache").into(),
+                ),
+                (
+                    "OPENCLAW_CONFIG_PATH".into(),
+                    scratch.join(EMPTY_CONFIG).into(),
+                ),
+            ],
+        },
+    }
+}
+
+/// The baseline first, then the component, then the others as given.
+fn order<'a>(peers: &'a [Peer], component: &'a Peer, baseline: &str) -> Vec<&'a Peer> {
+    let mut all: Vec<&Peer> = peers.iter().filter(|p| p.name == baseline).collect();
+    all.push(component);
+    all.extend(peers.iter().filter(|p| p.name != baseline));
+    all
+}
+
+/// The line against a real vLLM server: TTFT and a stream's tokens/s.
+fn real_vllm(
+    peers: &[&Peer],
+    url: &str,
+    model: &str,
+    plan: &Plan,
+    progress: &dyn Fn(&str),
+) -> RealVllm {
+    let mut real = RealVllm {
+        base_url: url.to_owned(),
+        model: model.to_owned(),
+        ..RealVllm::default()
+    };
+    for peer in peers {
+        progress(&format!("{}: real vLLM", peer.name));
+        let ttft = Shape {
+            scenario: Scenario::Ttft,
+            model,
+            requests: plan.vllm_requests,
+            concurrency: 1,
+            tokens: plan.short_tokens,
+            exact: false,
+        };
+        match peers::run_shape(&peer.program, url, ttft) {
+            Ok((_, report)) => {
+                if let (Some(p50_us), Some(p99_us)) = (
+                    stats::quantile(&report.latencies_us, 0.5),
+                    stats::quantile(&report.latencies_us, 0.99),
+                ) {
+                    real.ttft
+                        .push((peer.name.clone(), Quantiles { p50_us, p99_us }));
+                }
+            }
+            Err(why) => real
+                .failures
+                .push(format!("{}, real vLLM TTFT: {why}", peer.name)),
+        }
+        let stream = Shape {
+            scenario: Scenario::Stream,
+            tokens: plan.vllm_tokens,
+            requests: 1,
+            ..ttft
+        };
+        match peers::run_shape(&peer.program, url, stream) {
+            Ok((_, report)) => {
+                if let Some(rate) = stats::per_second(report.events, report.elapsed_us) {
+                    real.events_per_s.push((peer.name.clone(), rate));
+                }
+            }
+            Err(why) => real
+                .failures
+                .push(format!("{}, real vLLM stream: {why}", peer.name)),
+        }
+    }
+    real
+}
+
+fn write(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        std::fs::write(path, text)
+            .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// A scratch directory for compile caches and the empty config, removed
+/// when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("vllm-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(dir.join(EMPTY_CONFIG), "{}\n"))
+            .map_err(|err| anyhow::anyhow!("cannot prepare {}: {err}", dir.display()))?;
+        Ok(Self(dir))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
