@@ -172,12 +172,15 @@ fn substitute_all(
     path: &str,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<Map<String, Value>, ProviderError> {
-    map.into_iter()
-        .map(|(key, value)| {
-            let child = format!("{path}.{key}");
-            Ok((key, substitute_value(value, &child, env)?))
-        })
-        .collect()
+    // One insert at a time: collecting would sort the members again,
+    // with code of its own in the component.
+    let mut out = Map::new();
+    for (key, value) in map {
+        let child = format!("{path}.{key}");
+        let value = substitute_value(value, &child, env)?;
+        out.insert(key, value);
+    }
+    Ok(out)
 }
 
 fn substitute_value(

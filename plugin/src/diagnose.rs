@@ -258,7 +258,7 @@ fn version<T: Transport>(report: &mut Report, client: &Client<'_, T>) {
                        provider itself needs only /v1";
     match client.get_root("/version") {
         Ok((200, body)) => {
-            let version = crate::json::parse::<serde_json::Value>(&body)
+            let version = crate::json::parse_value(&body)
                 .ok()
                 .and_then(|v| v.get("version")?.as_str().map(str::to_owned));
             match version {

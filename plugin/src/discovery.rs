@@ -4,28 +4,67 @@
 //! says the real number. LoRA adapters carry no `max_model_len` of their own
 //! and run inside their parent's window.
 
+use crate::json::{self, Reader};
 use crate::wit::{InputKind, Model, ModelCost, ProviderError};
-use serde::Deserialize;
+use serde_json::Value;
 
 /// OpenClaw's context window when nothing better is known.
 pub const DEFAULT_CONTEXT_WINDOW: u32 = 128_000;
 /// OpenClaw's default output budget.
 pub const DEFAULT_MAX_TOKENS: u32 = 8192;
 
-#[derive(Debug, Deserialize)]
-struct ModelList {
-    data: Vec<serde_json::Value>,
-}
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 struct ModelCard {
     id: String,
-    #[serde(default)]
     root: Option<String>,
-    #[serde(default)]
     parent: Option<String>,
-    #[serde(default)]
     max_model_len: Option<u64>,
+}
+
+/// The `data` of `{"object":"list","data":[card, ...]}`, each card as it is.
+fn read_list(reader: &mut Reader<'_>) -> Result<Vec<Value>, json::Error> {
+    let mut data = None;
+    json::fields!(reader, "a model list object", {
+        "data" => {
+            let mut cards = Vec::new();
+            reader.array("a list of model cards", &mut |reader| {
+                cards.push(reader.value()?);
+                Ok(())
+            })?;
+            data = Some(cards);
+        },
+    });
+    data.ok_or_else(|| reader.error("missing field `data`"))
+}
+
+impl ModelCard {
+    /// A card's fields; a card may carry any others.
+    fn read(card: &Value) -> Result<Self, String> {
+        let Value::Object(fields) = card else {
+            return Err("a model card must be an object".to_owned());
+        };
+        let text = |name: &str| match fields.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.clone())),
+            Some(_) => Err(format!("`{name}` must be a string")),
+        };
+        let id = match fields.get("id") {
+            Some(Value::String(id)) => id.clone(),
+            Some(_) => return Err("`id` must be a string".to_owned()),
+            None => return Err("missing field `id`".to_owned()),
+        };
+        let max_model_len = match fields.get("max_model_len") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
+            Some(_) => return Err("`max_model_len` must be a whole number".to_owned()),
+        };
+        Ok(Self {
+            id,
+            root: text("root")?,
+            parent: text("parent")?,
+            max_model_len,
+        })
+    }
 }
 
 /// OpenClaw's rule: an id that mentions r1, reasoning, think or reason.
@@ -38,18 +77,19 @@ pub fn guess_reasoning(id: &str) -> bool {
 
 /// Parse a `GET /models` body.
 pub fn parse_models(body: &[u8], url: &str) -> Result<Vec<Model>, ProviderError> {
-    let list: ModelList = crate::json::parse(body).map_err(|e| {
-        ProviderError::InvalidResponse(format!(
-            "GET {url} did not return vLLM's model list ({e}): check that baseUrl points at \
+    let list = json::utf8(body)
+        .and_then(|text| json::read(text, read_list))
+        .map_err(|e| {
+            ProviderError::InvalidResponse(format!(
+                "GET {url} did not return vLLM's model list ({e}): check that baseUrl points at \
              vLLM's /v1 API"
-        ))
-    })?;
+            ))
+        })?;
     let cards = list
-        .data
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(index, card)| {
-            serde_json::from_value::<ModelCard>(card).map_err(|e| {
+            ModelCard::read(card).map_err(|e| {
                 ProviderError::InvalidResponse(format!(
                     "GET {url}: model card data[{index}] is malformed ({e})"
                 ))

@@ -75,7 +75,7 @@ fn error_fields(object: &serde_json::Map<String, Value>) -> ErrorBody {
 
 /// Classify a non-success HTTP response.
 pub fn from_http_status(status: u16, body: &[u8], ctx: &RequestContext<'_>) -> ProviderError {
-    let parsed = crate::json::parse::<Value>(body)
+    let parsed = crate::json::parse_value(body)
         .ok()
         .and_then(|value| parse_error_body(&value));
     let error = parsed.unwrap_or_else(|| ErrorBody {

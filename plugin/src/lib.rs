@@ -11,6 +11,9 @@ pub mod diagnose;
 pub mod discovery;
 pub mod env_subst;
 pub mod error;
+// Natively only the tests use it; the component's transport does.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod http_error;
 mod json;
 pub mod request;
 pub mod response;

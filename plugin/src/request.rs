@@ -241,9 +241,7 @@ fn float_json(name: &str, value: f32) -> Result<Value, ProviderError> {
             "{name} must be a finite number"
         )));
     }
-    // f32 -> f64 through its shortest text form, so 0.7 is sent as 0.7, not 0.699999988079071.
-    let value: f64 = value.to_string().parse().unwrap_or(f64::from(value));
-    Ok(Value::from(value))
+    Ok(Value::from(crate::json::f32_as_written(value)))
 }
 
 fn tool_choice_json(choice: &ToolChoice, request: &ChatRequest) -> Result<Value, ProviderError> {
@@ -253,7 +251,7 @@ fn tool_choice_json(choice: &ToolChoice, request: &ChatRequest) -> Result<Value,
         ToolChoice::Required => text("required"),
         ToolChoice::Named(name) => {
             if !request.tools.iter().any(|tool| &tool.name == name) {
-                let offered: Vec<&str> = request.tools.iter().map(|t| t.name.as_str()).collect();
+                let offered: Vec<String> = request.tools.iter().map(|t| t.name.clone()).collect();
                 return Err(ProviderError::BadRequest(format!(
                     "tool choice names `{name}`, which is not among the tools offered ({})",
                     offered.join(", ")

@@ -1,56 +1,131 @@
 //! A non-streamed `chat.completion` body to a `Completion`.
 
 use crate::error::{RequestContext, from_http_status, parse_error_body};
+use crate::json::{self, Reader};
+use crate::stream::read_arguments;
 use crate::think::split_complete;
 use crate::usage::{UsageJson, finish_reason};
 use crate::wit::{Completion, FinishReason, ModelCost, ProviderError, ToolCall};
-use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
 struct Response {
-    #[serde(default)]
     model: String,
-    #[serde(default)]
     choices: Vec<Choice>,
-    #[serde(default)]
     usage: Option<UsageJson>,
-    #[serde(default)]
-    error: Option<serde_json::Value>,
-    #[serde(default)]
+    /// `error` is there and not `null`.
+    error: bool,
     object: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 struct Choice {
     message: Message,
-    #[serde(default)]
     finish_reason: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
 struct Message {
-    #[serde(default)]
     content: Option<String>,
-    #[serde(default)]
     reasoning: Option<String>,
-    #[serde(default)]
     reasoning_content: Option<String>,
-    #[serde(default)]
-    tool_calls: Option<Vec<ToolCallJson>>,
+    /// `tool_calls`; `null` and `[]` both mean none.
+    tool_calls: Vec<ToolCallJson>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 struct ToolCallJson {
-    #[serde(default)]
     id: Option<String>,
-    function: FunctionJson,
+    name: String,
+    arguments: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct FunctionJson {
-    name: String,
-    #[serde(default)]
-    arguments: Option<serde_json::Value>,
+/// A string or `null`, owned.
+fn opt_string(reader: &mut Reader<'_>) -> Result<Option<String>, json::Error> {
+    Ok(reader.opt_string()?.map(Into::into))
+}
+
+/// A string, owned.
+fn string(reader: &mut Reader<'_>) -> Result<String, json::Error> {
+    Ok(reader.string()?.into_owned())
+}
+
+impl Response {
+    fn read(reader: &mut Reader<'_>) -> Result<Self, json::Error> {
+        let mut response = Self::default();
+        json::fields!(reader, "a chat completion object", {
+            "model" => response.model = string(reader)?,
+            "choices" => reader.array("a list of choices", &mut |reader| {
+                response.choices.push(Choice::read(reader)?);
+                Ok(())
+            })?,
+            "usage" => response.usage = UsageJson::read(reader)?,
+            "error" => response.error = !reader.value()?.is_null(),
+            "object" => response.object = opt_string(reader)?,
+        });
+        Ok(response)
+    }
+}
+
+impl Choice {
+    fn read(reader: &mut Reader<'_>) -> Result<Self, json::Error> {
+        let mut message = None;
+        let mut finish_reason = None;
+        json::fields!(reader, "a choice object", {
+            "message" => message = Some(Message::read(reader)?),
+            "finish_reason" => finish_reason = opt_string(reader)?,
+        });
+        let message = message.ok_or_else(|| reader.error("missing field `message`"))?;
+        Ok(Self {
+            message,
+            finish_reason,
+        })
+    }
+}
+
+impl Message {
+    fn read(reader: &mut Reader<'_>) -> Result<Self, json::Error> {
+        let mut message = Self::default();
+        json::fields!(reader, "a message object", {
+            "content" => message.content = opt_string(reader)?,
+            "reasoning" => message.reasoning = opt_string(reader)?,
+            "reasoning_content" => message.reasoning_content = opt_string(reader)?,
+            "tool_calls" => {
+                if !reader.null()? {
+                    reader.array("a list of tool calls", &mut |reader| {
+                        message.tool_calls.push(ToolCallJson::read(reader)?);
+                        Ok(())
+                    })?;
+                }
+            },
+        });
+        Ok(message)
+    }
+}
+
+impl ToolCallJson {
+    fn read(reader: &mut Reader<'_>) -> Result<Self, json::Error> {
+        let mut id = None;
+        let mut function = None;
+        json::fields!(reader, "a tool call object", {
+            "id" => id = opt_string(reader)?,
+            "function" => {
+                let mut name = None;
+                let mut arguments = String::new();
+                json::fields!(reader, "a function object", {
+                    "name" => name = Some(string(reader)?),
+                    "arguments" => arguments = read_arguments(reader)?.into_owned(),
+                });
+                let name = name.ok_or_else(|| reader.error("missing field `name`"))?;
+                function = Some((name, arguments));
+            },
+        });
+        let (name, arguments) = function.ok_or_else(|| reader.error("missing field `function`"))?;
+        Ok(Self {
+            id,
+            name,
+            arguments,
+        })
+    }
 }
 
 /// Parse a 200 body of `POST /chat/completions`.
@@ -59,15 +134,17 @@ pub fn parse_completion(
     cost: &ModelCost,
     ctx: &RequestContext<'_>,
 ) -> Result<Completion, ProviderError> {
-    let response: Response = crate::json::parse(body).map_err(|e| {
-        ProviderError::InvalidResponse(format!(
-            "the chat completion from {} is not vLLM's JSON ({e})",
-            ctx.url
-        ))
-    })?;
-    if response.error.is_some() || response.object.as_deref() == Some("error") {
+    let response = json::utf8(body)
+        .and_then(|text| json::read(text, Response::read))
+        .map_err(|e| {
+            ProviderError::InvalidResponse(format!(
+                "the chat completion from {} is not vLLM's JSON ({e})",
+                ctx.url
+            ))
+        })?;
+    if response.error || response.object.as_deref() == Some("error") {
         // A 200 that carries an error body is still an error.
-        let value = crate::json::parse::<serde_json::Value>(body).unwrap_or_default();
+        let value = json::parse_value(body).unwrap_or_default();
         let status = parse_error_body(&value)
             .and_then(|e| e.code)
             .filter(|c| *c >= 400)
@@ -88,7 +165,6 @@ pub fn parse_completion(
     };
     let tool_calls = message
         .tool_calls
-        .unwrap_or_default()
         .into_iter()
         .enumerate()
         .map(|(index, call)| ToolCall {
@@ -96,12 +172,8 @@ pub fn parse_completion(
                 .id
                 .filter(|id| !id.is_empty())
                 .unwrap_or_else(|| format!("call_{index}")),
-            name: call.function.name,
-            arguments: match call.function.arguments {
-                None | Some(serde_json::Value::Null) => String::new(),
-                Some(serde_json::Value::String(text)) => text,
-                Some(other) => crate::json::text(&other),
-            },
+            name: call.name,
+            arguments: call.arguments,
         })
         .collect();
     Ok(Completion {
@@ -192,6 +264,199 @@ mod tests {
         assert_eq!(completion.tool_calls[0].name, "weather");
         assert_eq!(completion.tool_calls[0].arguments, "{\"city\":\"Paris\"}");
         assert_eq!(completion.finish_reason, FinishReason::ToolCalls);
+    }
+
+    mod against_serde {
+        //! The completion reader against the serde-derived structs it
+        //! replaced.
+
+        use super::*;
+        use crate::json::mirror::{
+            self, a_struct, anything, arguments, list_of, member, object, text, usage,
+        };
+        use crate::json::tests::{Json, mutated, space, string_literal};
+        use proptest::prelude::*;
+        use serde::Deserialize;
+        use serde_json::Value;
+
+        #[derive(Debug, Deserialize)]
+        struct SerdeResponse {
+            #[serde(default)]
+            model: String,
+            #[serde(default)]
+            choices: Vec<SerdeChoice>,
+            #[serde(default)]
+            usage: Option<mirror::UsageJson>,
+            #[serde(default)]
+            error: Option<Value>,
+            #[serde(default)]
+            object: Option<String>,
+        }
+
+        #[derive(Debug, Deserialize)]
+        struct SerdeChoice {
+            message: SerdeMessage,
+            #[serde(default)]
+            finish_reason: Option<String>,
+        }
+
+        #[derive(Debug, Deserialize)]
+        struct SerdeMessage {
+            #[serde(default)]
+            content: Option<String>,
+            #[serde(default)]
+            reasoning: Option<String>,
+            #[serde(default)]
+            reasoning_content: Option<String>,
+            #[serde(default)]
+            tool_calls: Option<Vec<SerdeToolCall>>,
+        }
+
+        #[derive(Debug, Deserialize)]
+        struct SerdeToolCall {
+            #[serde(default)]
+            id: Option<String>,
+            function: SerdeFunction,
+        }
+
+        #[derive(Debug, Deserialize)]
+        struct SerdeFunction {
+            name: String,
+            #[serde(default)]
+            arguments: Option<Value>,
+        }
+
+        type Call = (Option<String>, String, String);
+        /// A choice: its three texts, its calls and its finish reason.
+        type ChoiceSaid = ([Option<String>; 3], Vec<Call>, Option<String>);
+
+        /// What a completion said, read either way.
+        #[derive(Debug, PartialEq)]
+        struct Said {
+            model: String,
+            choices: Vec<ChoiceSaid>,
+            usage: Option<UsageJson>,
+            error: bool,
+            object: Option<String>,
+        }
+
+        fn ours(text: &str) -> Result<Said, json::Error> {
+            let response = json::read(text, Response::read)?;
+            Ok(Said {
+                model: response.model,
+                choices: response
+                    .choices
+                    .into_iter()
+                    .map(|c| {
+                        let m = c.message;
+                        let calls = m
+                            .tool_calls
+                            .into_iter()
+                            .map(|t| (t.id, t.name, t.arguments))
+                            .collect();
+                        (
+                            [m.content, m.reasoning, m.reasoning_content],
+                            calls,
+                            c.finish_reason,
+                        )
+                    })
+                    .collect(),
+                usage: response.usage,
+                error: response.error,
+                object: response.object,
+            })
+        }
+
+        fn theirs(text: &str) -> serde_json::Result<Said> {
+            let response: SerdeResponse = serde_json::from_str(text)?;
+            Ok(Said {
+                model: response.model,
+                choices: response
+                    .choices
+                    .into_iter()
+                    .map(|c| {
+                        let m = c.message;
+                        let calls = m
+                            .tool_calls
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|t| {
+                                let arguments = mirror::arguments_text(t.function.arguments);
+                                (t.id, t.function.name, arguments)
+                            })
+                            .collect();
+                        (
+                            [m.content, m.reasoning, m.reasoning_content],
+                            calls,
+                            c.finish_reason,
+                        )
+                    })
+                    .collect(),
+                usage: response.usage.map(|u| u.ours()),
+                error: response.error.is_some(),
+                object: response.object,
+            })
+        }
+
+        fn completion_json() -> BoxedStrategy<Json> {
+            let name = prop_oneof![
+                8 => string_literal().prop_map(Json::Str),
+                1 => Just(Json::Raw("null".into())),
+            ];
+            let function = a_struct(object(vec![
+                member("name", name),
+                member("arguments", arguments()),
+            ]));
+            let call = a_struct(object(vec![
+                member("id", text()),
+                member("function", function),
+            ]));
+            let message = a_struct(object(vec![
+                member("content", text()),
+                member("reasoning", text()),
+                member("reasoning_content", text()),
+                member("tool_calls", list_of(call)),
+            ]));
+            let choice = a_struct(object(vec![
+                member("message", message),
+                member("finish_reason", text()),
+            ]));
+            object(vec![
+                member("model", text()),
+                member("choices", list_of(choice)),
+                member("usage", usage()),
+                member("error", anything()),
+                member("object", text()),
+            ])
+        }
+
+        fn same(text: &str) -> Result<(), TestCaseError> {
+            match (ours(text), theirs(text)) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{}", text),
+                (Err(_), Err(_)) => {}
+                (a, b) => prop_assert!(false, "{text:?}: ours {a:?}, serde {b:?}"),
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+            #[test]
+            fn completions_are_read_as_serde_read_them(json in completion_json(), space in space()) {
+                same(&json.render(space))?;
+            }
+
+            #[test]
+            fn broken_completions_are_refused_as_serde_refused_them(
+                json in completion_json(),
+                space in space(),
+                at in any::<usize>(),
+                how in any::<u8>(),
+            ) {
+                same(&mutated(&json.render(space), at, how))?;
+            }
+        }
     }
 
     #[test]

@@ -10,68 +10,166 @@
 //! - a failure as `data: {"error": ...}` with HTTP status 200.
 
 use crate::error::{RequestContext, from_stream_error, parse_error_body};
+use crate::json::{self, Reader};
 use crate::think::{Piece, ThinkSplitter};
 use crate::usage::{UsageJson, finish_reason};
 use crate::wit::{
     FinishReason, ModelCost, ProviderError, StreamEvent, ToolCall, ToolCallDelta, ToolCallStart,
 };
-use serde::Deserialize;
+use std::borrow::Cow;
 
 /// The largest arguments of one tool call accepted.
 pub const MAX_TOOL_ARGUMENTS_BYTES: usize = 256 * 1024;
 
-#[derive(Debug, Deserialize)]
-struct Chunk {
-    #[serde(default)]
-    model: Option<String>,
-    #[serde(default)]
-    choices: Vec<Choice>,
-    #[serde(default)]
+/// What the stream uses of a `chat.completion.chunk`, with its strings
+/// borrowed from the event's text.
+#[derive(Debug, Default)]
+struct Chunk<'a> {
+    model: Option<Cow<'a, str>>,
+    choices: Few<Choice<'a>>,
     usage: Option<UsageJson>,
-    #[serde(default)]
-    error: Option<serde_json::Value>,
-    #[serde(default)]
-    object: Option<String>,
+    /// `error` is there and not `null`.
+    error: bool,
+    object: Option<Cow<'a, str>>,
 }
 
-#[derive(Debug, Deserialize)]
-struct Choice {
-    #[serde(default)]
+#[derive(Debug, Default)]
+struct Choice<'a> {
     index: u32,
-    #[serde(default)]
-    delta: Delta,
-    #[serde(default)]
-    finish_reason: Option<String>,
+    delta: Delta<'a>,
+    finish_reason: Option<Cow<'a, str>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct Delta {
-    #[serde(default)]
-    content: Option<String>,
-    #[serde(default)]
-    reasoning: Option<String>,
-    #[serde(default)]
-    reasoning_content: Option<String>,
-    #[serde(default)]
-    tool_calls: Option<Vec<ToolCallChunk>>,
+#[derive(Debug, Default)]
+struct Delta<'a> {
+    content: Option<Cow<'a, str>>,
+    reasoning: Option<Cow<'a, str>>,
+    reasoning_content: Option<Cow<'a, str>>,
+    /// `tool_calls`; `null` and `[]` both mean none.
+    tool_calls: Few<ToolCallChunk<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
-struct ToolCallChunk {
-    #[serde(default)]
+#[derive(Debug, Default)]
+struct ToolCallChunk<'a> {
     index: Option<u32>,
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    function: Option<FunctionChunk>,
+    id: Option<Cow<'a, str>>,
+    /// `function.name`.
+    name: Option<Cow<'a, str>>,
+    /// `function.arguments` as text; empty when absent or `null`.
+    arguments: Cow<'a, str>,
 }
 
-#[derive(Debug, Deserialize)]
-struct FunctionChunk {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    arguments: Option<serde_json::Value>,
+/// The items of a list that nearly always holds one: that one is kept
+/// without an allocation (a chunk has one choice, a choice one tool call).
+#[derive(Debug)]
+struct Few<T> {
+    first: Option<T>,
+    more: Vec<T>,
+}
+
+impl<T> Default for Few<T> {
+    fn default() -> Self {
+        Self {
+            first: None,
+            more: Vec::new(),
+        }
+    }
+}
+
+impl<T: Default> Few<T> {
+    /// A new item at the end, to be read in place.
+    fn push(&mut self) -> &mut T {
+        if self.first.is_none() {
+            return self.first.insert(T::default());
+        }
+        self.more.push(T::default());
+        let last = self.more.len() - 1;
+        &mut self.more[last]
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.first.iter_mut().chain(&mut self.more)
+    }
+}
+
+impl<'a> Chunk<'a> {
+    /// Reads a chunk into `self`, in place: a chunk is read for every
+    /// streamed token, and moving its parts around costs as much as reading.
+    fn read(&mut self, reader: &mut Reader<'a>) -> Result<(), json::Error> {
+        json::fields!(hot reader, "a chunk object", {
+            "model" => self.model = reader.opt_string_hot()?,
+            "choices" => reader.array("a list of choices", &mut |reader| {
+                self.choices.push().read(reader)
+            })?,
+            "usage" => self.usage = UsageJson::read(reader)?,
+            // Read whole, as the error body it is read as later.
+            "error" => self.error = !reader.value()?.is_null(),
+            "object" => self.object = reader.opt_string_hot()?,
+        });
+        Ok(())
+    }
+}
+
+impl<'a> Choice<'a> {
+    fn read(&mut self, reader: &mut Reader<'a>) -> Result<(), json::Error> {
+        json::fields!(hot reader, "a choice object", {
+            "index" => self.index = reader.u32_hot()?,
+            "delta" => {
+                self.delta = Delta::default();
+                self.delta.read(reader)?;
+            },
+            "finish_reason" => self.finish_reason = reader.opt_string_hot()?,
+        });
+        Ok(())
+    }
+}
+
+impl<'a> Delta<'a> {
+    fn read(&mut self, reader: &mut Reader<'a>) -> Result<(), json::Error> {
+        json::fields!(hot reader, "a delta object", {
+            "content" => self.content = reader.opt_string_hot()?,
+            "reasoning" => self.reasoning = reader.opt_string_hot()?,
+            "reasoning_content" => self.reasoning_content = reader.opt_string_hot()?,
+            "tool_calls" => {
+                if !reader.null_hot()? {
+                    reader.array("a list of tool calls", &mut |reader| {
+                        self.tool_calls.push().read(reader)
+                    })?;
+                }
+            },
+        });
+        Ok(())
+    }
+}
+
+impl<'a> ToolCallChunk<'a> {
+    fn read(&mut self, reader: &mut Reader<'a>) -> Result<(), json::Error> {
+        json::fields!(hot reader, "a tool call object", {
+            "index" => self.index = reader.opt_u32_hot()?,
+            "id" => self.id = reader.opt_string_hot()?,
+            "function" => {
+                if !reader.null_hot()? {
+                    json::fields!(hot reader, "a function object", {
+                        "name" => self.name = reader.opt_string_hot()?,
+                        "arguments" => self.arguments = read_arguments(reader)?,
+                    });
+                }
+            },
+        });
+        Ok(())
+    }
+}
+
+/// Tool call arguments: text, or empty for `null`. Some servers send an
+/// object instead of text: that is its JSON text.
+pub(crate) fn read_arguments<'a>(reader: &mut Reader<'a>) -> Result<Cow<'a, str>, json::Error> {
+    if reader.next_is_string() {
+        return reader.string();
+    }
+    Ok(match reader.value()? {
+        serde_json::Value::Null => Cow::Borrowed(""),
+        other => Cow::Owned(json::text(&other)),
+    })
 }
 
 #[derive(Debug)]
@@ -91,7 +189,11 @@ pub struct StreamAssembler {
     /// Once the server has sent a reasoning field, content is never split.
     server_parses_reasoning: bool,
     splitter: ThinkSplitter,
+    /// The calls under way, in order of index.
     calls: Vec<PendingCall>,
+    /// The index of the call that started last: a fragment without an
+    /// index continues it.
+    newest_call: Option<u32>,
     finish: Option<FinishReason>,
     text: String,
     finished: bool,
@@ -106,6 +208,7 @@ impl StreamAssembler {
             server_parses_reasoning: false,
             splitter: ThinkSplitter::new(),
             calls: Vec::new(),
+            newest_call: None,
             finish: None,
             text: String::new(),
             finished: false,
@@ -137,28 +240,29 @@ impl StreamAssembler {
         if self.finished {
             return Ok(()); // anything after the end is not part of the reply
         }
-        let chunk: Chunk = crate::json::parse(payload.as_bytes()).map_err(|e| {
+        let mut chunk = Chunk::default();
+        json::read(payload, |reader| chunk.read(reader)).map_err(|e| {
             ProviderError::InvalidResponse(format!(
                 "a stream event is not valid JSON ({e}): {}",
                 snippet(payload)
             ))
         })?;
-        if chunk.error.is_some() || chunk.object.as_deref() == Some("error") {
-            let value = crate::json::value(payload).unwrap_or_default();
+        if chunk.error || chunk.object.as_deref() == Some("error") {
+            let value = json::value(payload).unwrap_or_default();
             let body = parse_error_body(&value).unwrap_or_default();
             return Err(from_stream_error(&body, ctx));
         }
         if !self.model_sent
             && let Some(model) = chunk.model
         {
-            out.push(StreamEvent::Model(model));
+            out.push(StreamEvent::Model(model.into_owned()));
             self.model_sent = true;
         }
-        for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
-            self.on_delta(choice.delta, out)?;
-            if let Some(reason) = choice.finish_reason {
+        for choice in chunk.choices.iter_mut().filter(|c| c.index == 0) {
+            self.on_delta(&mut choice.delta, out)?;
+            if let Some(reason) = &choice.finish_reason {
                 self.close_calls(out)?;
-                self.finish = Some(finish_reason(&reason));
+                self.finish = Some(finish_reason(reason));
             }
         }
         if let Some(usage) = chunk.usage {
@@ -167,27 +271,40 @@ impl StreamAssembler {
         Ok(())
     }
 
-    fn on_delta(&mut self, delta: Delta, out: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
-        if let Some(reasoning) = delta.reasoning.or(delta.reasoning_content) {
+    fn on_delta(
+        &mut self,
+        delta: &mut Delta<'_>,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), ProviderError> {
+        if let Some(reasoning) = delta.reasoning.take().or(delta.reasoning_content.take()) {
             self.server_parses_reasoning = true;
             if !reasoning.is_empty() {
-                out.push(StreamEvent::ReasoningDelta(reasoning));
+                out.push(StreamEvent::ReasoningDelta(reasoning.into_owned()));
             }
         }
-        if let Some(content) = delta.content.filter(|c| !c.is_empty()) {
-            if self.server_parses_reasoning {
-                self.text.push_str(&content);
-                out.push(StreamEvent::TextDelta(content));
-            } else {
-                let mut pieces = Vec::new();
-                self.splitter.push(&content, &mut pieces);
-                self.emit_pieces(pieces, out);
-            }
+        if let Some(content) = delta.content.take().filter(|c| !c.is_empty()) {
+            self.on_content(content, out);
         }
-        for call in delta.tool_calls.unwrap_or_default() {
+        for call in delta.tool_calls.iter_mut() {
             self.on_tool_call(call, out)?;
         }
         Ok(())
+    }
+
+    fn on_content(&mut self, content: Cow<'_, str>, out: &mut Vec<StreamEvent>) {
+        if self.server_parses_reasoning || self.splitter.passes_through(&content) {
+            // The whole content is one piece: its string is the event's.
+            if !self.server_parses_reasoning && self.splitter.inside() {
+                out.push(StreamEvent::ReasoningDelta(content.into_owned()));
+            } else {
+                self.text.push_str(&content);
+                out.push(StreamEvent::TextDelta(content.into_owned()));
+            }
+            return;
+        }
+        let mut pieces = Vec::new();
+        self.splitter.push(&content, &mut pieces);
+        self.emit_pieces(pieces, out);
     }
 
     fn emit_pieces(&mut self, pieces: Vec<Piece>, out: &mut Vec<StreamEvent>) {
@@ -204,43 +321,45 @@ impl StreamAssembler {
 
     fn on_tool_call(
         &mut self,
-        chunk: ToolCallChunk,
+        chunk: &mut ToolCallChunk<'_>,
         out: &mut Vec<StreamEvent>,
     ) -> Result<(), ProviderError> {
-        let index = chunk
-            .index
-            .unwrap_or_else(|| self.calls.last().map_or(0, |c| c.index));
-        let position = match self.calls.iter().position(|c| c.index == index) {
-            Some(position) => position,
-            None => {
-                self.calls.push(PendingCall {
-                    index,
-                    id: None,
-                    name: None,
-                    arguments: String::new(),
-                    started: false,
-                });
-                self.calls.len() - 1
+        let index = chunk.index.or(self.newest_call).unwrap_or(0);
+        // Kept in order of index: found by a binary search, and ended in
+        // order without a sort.
+        let position = match self.calls.binary_search_by_key(&index, |c| c.index) {
+            Ok(position) => position,
+            Err(position) => {
+                self.calls.insert(
+                    position,
+                    PendingCall {
+                        index,
+                        id: None,
+                        name: None,
+                        arguments: String::new(),
+                        started: false,
+                    },
+                );
+                self.newest_call = Some(index);
+                position
             }
         };
         let call = &mut self.calls[position];
         if call.id.is_none() {
-            call.id = chunk.id.filter(|id| !id.is_empty());
+            call.id = chunk
+                .id
+                .take()
+                .filter(|id| !id.is_empty())
+                .map(Cow::into_owned);
         }
-        let (name, fragment) = match chunk.function {
-            Some(function) => (function.name, function.arguments),
-            None => (None, None),
-        };
         if call.name.is_none() {
-            call.name = name.filter(|n| !n.is_empty());
+            call.name = chunk
+                .name
+                .take()
+                .filter(|n| !n.is_empty())
+                .map(Cow::into_owned);
         }
-        let fragment = match fragment {
-            None | Some(serde_json::Value::Null) => String::new(),
-            Some(serde_json::Value::String(text)) => text,
-            // Some servers send the arguments as an object, not as text.
-            Some(other) => crate::json::text(&other),
-        };
-        let fragment = new_part_of(&call.arguments, fragment);
+        let fragment = new_part_of(&call.arguments, std::mem::take(&mut chunk.arguments));
         if call.arguments.len() + fragment.len() > MAX_TOOL_ARGUMENTS_BYTES {
             return Err(ProviderError::InvalidResponse(format!(
                 "the arguments of tool call {index} exceed {MAX_TOOL_ARGUMENTS_BYTES} bytes (the limit)"
@@ -268,7 +387,7 @@ impl StreamAssembler {
             if call.started {
                 out.push(StreamEvent::ToolCallDelta(ToolCallDelta {
                     index,
-                    arguments: fragment,
+                    arguments: fragment.into_owned(),
                 }));
             }
         }
@@ -276,7 +395,7 @@ impl StreamAssembler {
     }
 
     fn close_calls(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
-        self.calls.sort_by_key(|c| c.index);
+        self.newest_call = None;
         for call in self.calls.drain(..) {
             let Some(name) = call.name else {
                 return Err(ProviderError::InvalidResponse(format!(
@@ -314,13 +433,16 @@ impl StreamAssembler {
 /// whole arguments string (vllm#42167) instead of what remains; a fragment
 /// that starts with everything received so far and is complete JSON on its
 /// own is such a re-send, and only its tail is new.
-fn new_part_of(received: &str, fragment: String) -> String {
+fn new_part_of<'f>(received: &str, fragment: Cow<'f, str>) -> Cow<'f, str> {
     if !received.is_empty()
         && fragment.len() >= received.len()
         && fragment.starts_with(received)
-        && crate::json::parse::<serde::de::IgnoredAny>(fragment.as_bytes()).is_ok()
+        && json::is_valid(&fragment)
     {
-        return fragment[received.len()..].to_owned();
+        return match fragment {
+            Cow::Borrowed(text) => Cow::Borrowed(&text[received.len()..]),
+            Cow::Owned(mut text) => Cow::Owned(text.split_off(received.len())),
+        };
     }
     fragment
 }
@@ -427,6 +549,66 @@ mod tests {
     }
 
     #[test]
+    fn content_without_tags_inside_a_think_block_is_reasoning() {
+        let events = run(&[
+            chunk(json!({"content": "<think>"}), None),
+            chunk(json!({"content": "plan"}), None),
+            chunk(json!({"content": " more"}), None),
+            chunk(json!({"content": "</think>"}), None),
+            chunk(json!({"content": "Answer"}), Some("stop")),
+        ])
+        .expect("valid");
+        let deltas: Vec<&StreamEvent> = events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    StreamEvent::TextDelta(_) | StreamEvent::ReasoningDelta(_)
+                )
+            })
+            .collect();
+        assert_eq!(
+            deltas,
+            [
+                &StreamEvent::ReasoningDelta("plan".into()),
+                &StreamEvent::ReasoningDelta(" more".into()),
+                &StreamEvent::TextDelta("Answer".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn escaped_fragments_and_texts_arrive_unescaped() {
+        let events = run(&[
+            chunk(json!({"content": "a \"quote\"\n\u{e9}"}), None),
+            chunk(json!({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f", "arguments": "{\"k\": \"\u{1f600}\"}"}}]}), Some("tool_calls")),
+        ])
+        .expect("valid");
+        assert!(events.contains(&StreamEvent::TextDelta("a \"quote\"\n\u{e9}".into())));
+        assert_eq!(tool_ends(&events)[0].arguments, "{\"k\": \"\u{1f600}\"}");
+    }
+
+    #[test]
+    fn calls_end_in_index_order_and_unindexed_fragments_continue_the_newest() {
+        let events = run(&[
+            chunk(json!({"tool_calls": [{"index": 1, "id": "b", "function": {"name": "second", "arguments": "{"}}]}), None),
+            chunk(json!({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "first", "arguments": "{"}}]}), None),
+            // No index: the call that started last, index 0.
+            chunk(json!({"tool_calls": [{"function": {"arguments": "}"}}]}), None),
+            chunk(json!({"tool_calls": [{"index": 1, "function": {"arguments": "}"}}]}), Some("tool_calls")),
+        ])
+        .expect("valid");
+        let calls = tool_ends(&events);
+        assert_eq!(
+            calls
+                .iter()
+                .map(|c| (c.id.as_str(), c.arguments.as_str()))
+                .collect::<Vec<_>>(),
+            [("a", "{}"), ("b", "{}")]
+        );
+    }
+
+    #[test]
     fn tool_calls_assembled_by_index_and_resend_not_doubled() {
         let events = run(&[
             chunk(json!({"tool_calls": []}), None),
@@ -460,6 +642,9 @@ mod tests {
         assert_eq!(new_part_of("{\"a\": 1}", "{\"a\": 1}".into()), "");
         assert_eq!(new_part_of("", "{\"a\": 1}".into()), "{\"a\": 1}");
         assert_eq!(new_part_of("{\"a\"", ": 1}".into()), ": 1}");
+        // An unescaped fragment is owned; its tail is cut off it.
+        let owned: Cow<'_, str> = Cow::Owned("{\"a\": 1}".to_owned());
+        assert_eq!(new_part_of("{\"a\": ", owned), "1}");
     }
 
     #[test]
@@ -500,6 +685,227 @@ mod tests {
             .on_data(&chunk(json!({"content": "late"}), None), &CTX, &mut out)
             .expect("ok");
         assert_eq!(out.len(), before);
+    }
+
+    mod against_serde {
+        //! The chunk reader against the serde-derived structs it replaced.
+
+        use super::*;
+        use crate::json::mirror::{
+            self, a_struct, anything, arguments, count, list_of, member, object, text, usage,
+        };
+        use crate::json::tests::{mutated, space};
+        use proptest::prelude::*;
+        use serde::Deserialize;
+        use serde_json::Value;
+
+        #[derive(Debug, Deserialize)]
+        struct SerdeChunk {
+            #[serde(default)]
+            model: Option<String>,
+            #[serde(default)]
+            choices: Vec<SerdeChoice>,
+            #[serde(default)]
+            usage: Option<mirror::UsageJson>,
+            #[serde(default)]
+            error: Option<Value>,
+            #[serde(default)]
+            object: Option<String>,
+        }
+
+        #[derive(Debug, Deserialize)]
+        struct SerdeChoice {
+            #[serde(default)]
+            index: u32,
+            #[serde(default)]
+            delta: SerdeDelta,
+            #[serde(default)]
+            finish_reason: Option<String>,
+        }
+
+        #[derive(Debug, Default, Deserialize)]
+        struct SerdeDelta {
+            #[serde(default)]
+            content: Option<String>,
+            #[serde(default)]
+            reasoning: Option<String>,
+            #[serde(default)]
+            reasoning_content: Option<String>,
+            #[serde(default)]
+            tool_calls: Option<Vec<SerdeToolCall>>,
+        }
+
+        #[derive(Debug, Deserialize)]
+        struct SerdeToolCall {
+            #[serde(default)]
+            index: Option<u32>,
+            #[serde(default)]
+            id: Option<String>,
+            #[serde(default)]
+            function: Option<SerdeFunction>,
+        }
+
+        #[derive(Debug, Deserialize)]
+        struct SerdeFunction {
+            #[serde(default)]
+            name: Option<String>,
+            #[serde(default)]
+            arguments: Option<Value>,
+        }
+
+        /// A choice: its index, its three texts, its calls and its finish
+        /// reason.
+        type ChoiceSaid = (u32, [Option<String>; 3], Vec<CallSaid>, Option<String>);
+
+        /// What a chunk said, read either way.
+        #[derive(Debug, PartialEq)]
+        struct Said {
+            model: Option<String>,
+            choices: Vec<ChoiceSaid>,
+            usage: Option<UsageJson>,
+            error: bool,
+            object: Option<String>,
+        }
+
+        #[derive(Debug, PartialEq)]
+        struct CallSaid {
+            index: Option<u32>,
+            id: Option<String>,
+            name: Option<String>,
+            arguments: String,
+        }
+
+        fn owned(text: &Option<Cow<'_, str>>) -> Option<String> {
+            text.as_deref().map(str::to_owned)
+        }
+
+        fn ours(text: &str) -> Result<Said, json::Error> {
+            let mut chunk = Chunk::default();
+            json::read(text, |reader| chunk.read(reader))?;
+            Ok(Said {
+                model: owned(&chunk.model),
+                choices: chunk
+                    .choices
+                    .iter_mut()
+                    .map(|c| {
+                        let d = &mut c.delta;
+                        let calls = d
+                            .tool_calls
+                            .iter_mut()
+                            .map(|t| CallSaid {
+                                index: t.index,
+                                id: owned(&t.id),
+                                name: owned(&t.name),
+                                arguments: t.arguments.to_string(),
+                            })
+                            .collect();
+                        let texts = [
+                            owned(&d.content),
+                            owned(&d.reasoning),
+                            owned(&d.reasoning_content),
+                        ];
+                        (c.index, texts, calls, owned(&c.finish_reason))
+                    })
+                    .collect(),
+                usage: chunk.usage,
+                error: chunk.error,
+                object: owned(&chunk.object),
+            })
+        }
+
+        fn theirs(text: &str) -> serde_json::Result<Said> {
+            let chunk: SerdeChunk = serde_json::from_str(text)?;
+            Ok(Said {
+                model: chunk.model,
+                choices: chunk
+                    .choices
+                    .into_iter()
+                    .map(|c| {
+                        let d = c.delta;
+                        let calls = d
+                            .tool_calls
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|t| {
+                                let (name, arguments) = match t.function {
+                                    Some(f) => (f.name, mirror::arguments_text(f.arguments)),
+                                    None => (None, String::new()),
+                                };
+                                CallSaid {
+                                    index: t.index,
+                                    id: t.id,
+                                    name,
+                                    arguments,
+                                }
+                            })
+                            .collect();
+                        let texts = [d.content, d.reasoning, d.reasoning_content];
+                        (c.index, texts, calls, c.finish_reason)
+                    })
+                    .collect(),
+                usage: chunk.usage.map(|u| u.ours()),
+                error: chunk.error.is_some(),
+                object: chunk.object,
+            })
+        }
+
+        fn chunk_json() -> BoxedStrategy<crate::json::tests::Json> {
+            let function = a_struct(object(vec![
+                member("name", text()),
+                member("arguments", arguments()),
+            ]));
+            let call = a_struct(object(vec![
+                member("index", count()),
+                member("id", text()),
+                member("function", function),
+            ]));
+            let delta = a_struct(object(vec![
+                member("content", text()),
+                member("reasoning", text()),
+                member("reasoning_content", text()),
+                member("tool_calls", list_of(call)),
+            ]));
+            let choice = a_struct(object(vec![
+                member("index", count()),
+                member("delta", delta),
+                member("finish_reason", text()),
+            ]));
+            object(vec![
+                member("model", text()),
+                member("choices", list_of(choice)),
+                member("usage", usage()),
+                member("error", anything()),
+                member("object", text()),
+            ])
+        }
+
+        fn same(text: &str) -> Result<(), TestCaseError> {
+            match (ours(text), theirs(text)) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{}", text),
+                (Err(_), Err(_)) => {}
+                (a, b) => prop_assert!(false, "{text:?}: ours {a:?}, serde {b:?}"),
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1_500))]
+
+            #[test]
+            fn chunks_are_read_as_serde_read_them(json in chunk_json(), space in space()) {
+                same(&json.render(space))?;
+            }
+
+            #[test]
+            fn broken_chunks_are_refused_as_serde_refused_them(
+                json in chunk_json(),
+                space in space(),
+                at in any::<usize>(),
+                how in any::<u8>(),
+            ) {
+                same(&mutated(&json.render(space), at, how))?;
+            }
+        }
     }
 
     #[test]

@@ -29,11 +29,26 @@ impl ThinkSplitter {
         Self::default()
     }
 
+    /// Whether `text` would be pushed whole, to the side [`Self::inside`]
+    /// says: nothing is held and it holds no `<` that could start a tag.
+    pub fn passes_through(&self, text: &str) -> bool {
+        self.held.is_empty() && memchr::memchr(b'<', text.as_bytes()).is_none()
+    }
+
+    /// Whether the text pushed next is inside a `<think>` block.
+    pub fn inside(&self) -> bool {
+        self.inside
+    }
+
     /// Split the next piece of content.
     pub fn push(&mut self, text: &str, out: &mut Vec<Piece>) {
-        let mut rest = std::mem::take(&mut self.held);
-        rest.push_str(text);
-        let mut view = rest.as_str();
+        let joined;
+        let mut view = if self.held.is_empty() {
+            text
+        } else {
+            joined = std::mem::take(&mut self.held) + text;
+            joined.as_str()
+        };
         loop {
             let tag = if self.inside { CLOSE } else { OPEN };
             if let Some(index) = view.find(tag) {
@@ -45,7 +60,7 @@ impl ThinkSplitter {
             let keep = partial_tag_suffix(view, tag);
             let (now, later) = view.split_at(view.len() - keep);
             self.emit(now, out);
-            self.held = later.to_owned();
+            self.held.push_str(later);
             break;
         }
     }

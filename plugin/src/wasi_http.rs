@@ -3,6 +3,7 @@
 
 use crate::deadline::{self, Millis};
 use crate::error;
+use crate::http_error;
 use crate::transport::{
     HttpRequest, HttpResponse, Method as HttpMethod, ReadResult, ResponseBody, SendError,
     Transport, Wait, total_timeout_message,
@@ -89,14 +90,20 @@ impl Transport for WasiHttp {
         let headers = Fields::new();
         for (name, value) in &request.headers {
             headers.append(name, value.as_bytes()).map_err(|e| {
-                ProviderError::BadRequest(format!("header {name} was refused by the host ({e:?})"))
+                ProviderError::BadRequest(format!(
+                    "header {name} was refused by the host ({})",
+                    http_error::header_error(&e)
+                ))
             })?;
         }
         if request.method == HttpMethod::Post {
             headers
                 .append("content-length", request.body.len().to_string().as_bytes())
                 .map_err(|e| {
-                    ProviderError::BadRequest(format!("content-length refused ({e:?})"))
+                    ProviderError::BadRequest(format!(
+                        "content-length refused ({})",
+                        http_error::header_error(&e)
+                    ))
                 })?;
         }
         let outgoing = OutgoingRequest::new(headers);
@@ -436,13 +443,15 @@ fn map_error_code(code: &ErrorCode, exchange: &Exchange, phase: Phase) -> Provid
             ProviderError::Connection(crate::wit::ConnectionError {
                 authority: authority.to_owned(),
                 message: format!(
-                    "the TLS handshake with {authority} failed ({code:?}): check the https:// base \
-                 URL and the server's certificate"
+                    "the TLS handshake with {authority} failed ({}): check the https:// base URL \
+                     and the server's certificate",
+                    http_error::describe(code)
                 ),
             })
         }
         other => ProviderError::InvalidResponse(format!(
-            "the HTTP exchange with {authority} failed: {other:?}"
+            "the HTTP exchange with {authority} failed: {}",
+            http_error::describe(other)
         )),
     }
 }

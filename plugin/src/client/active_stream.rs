@@ -3,7 +3,7 @@
 
 use crate::deadline::{self, Deadline, Millis};
 use crate::error::{RequestContext, redact};
-use crate::sse::{SseDecoder, SseItem};
+use crate::sse::{SseDecoder, SseEvent};
 use crate::stream::StreamAssembler;
 use crate::transport::{ReadResult, ResponseBody, Wait, total_timeout_message};
 use crate::wit::{ProviderError, StreamEvent};
@@ -22,7 +22,6 @@ pub struct ActiveStream<B> {
     pub(super) body: Option<B>,
     pub(super) decoder: SseDecoder,
     pub(super) assembler: StreamAssembler,
-    pub(super) items: Vec<SseItem>,
     pub(super) authority: String,
     pub(super) url: String,
     pub(super) model: String,
@@ -69,6 +68,12 @@ impl<B: ResponseBody> ActiveStream<B> {
         if let Some(body) = self.body.as_ref() {
             self.idle_since = self.idle_since.max(body.now());
         }
+        let ctx = RequestContext {
+            authority: &self.authority,
+            url: &self.url,
+            model: Some(&self.model),
+            key_sent: self.key.is_some(),
+        };
         let mut reads = 0;
         while self.body.is_some() {
             let wait = if events.is_empty() {
@@ -100,21 +105,28 @@ impl<B: ResponseBody> ActiveStream<B> {
             let now = body.now();
             match result {
                 ReadResult::Data(bytes) => {
-                    // Lines decoded before a bad one still count: dispatch
-                    // them, then fail.
-                    let fed = self.decoder.feed(&bytes, &mut self.items);
-                    if !self.items.is_empty() {
+                    // Lines decoded before a bad one still count: the
+                    // decoder hands them on, then fails.
+                    let mut arrived = false;
+                    let fed = self.decoder.feed_with(
+                        &bytes,
+                        &mut dispatch(&mut self.assembler, &ctx, events, &mut arrived),
+                    );
+                    if arrived {
                         self.idle_since = now;
                     }
-                    self.dispatch(events)?;
                     fed?;
                 }
                 ReadResult::Pending if events.is_empty() => return Err(self.timed_out(now)),
                 ReadResult::Pending => break,
                 ReadResult::End => {
-                    let finished = self.decoder.finish(&mut self.items);
-                    self.dispatch(events)?;
-                    finished?;
+                    let mut arrived = false;
+                    self.decoder.finish_with(&mut dispatch(
+                        &mut self.assembler,
+                        &ctx,
+                        events,
+                        &mut arrived,
+                    ))?;
                     if !self.assembler.is_finished() {
                         if self.assembler.saw_finish_reason() {
                             // Some proxies drop `[DONE]`; the finish reason
@@ -171,28 +183,15 @@ impl<B: ResponseBody> ActiveStream<B> {
     /// [`MAX_PARTIAL_TEXT_IN_ERROR`] of them quoted).
     fn text_so_far(&self) -> String {
         let text = self.assembler.text_so_far();
-        let kept: String = text.chars().take(MAX_PARTIAL_TEXT_IN_ERROR).collect();
+        let cut = text
+            .char_indices()
+            .nth(MAX_PARTIAL_TEXT_IN_ERROR)
+            .map_or(text.len(), |(at, _)| at);
         format!(
-            "{} characters of text had arrived: {:?}",
+            "{} characters of text had arrived: {}",
             text.chars().count(),
-            kept
+            quoted(&text[..cut])
         )
-    }
-
-    fn dispatch(&mut self, events: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
-        let ctx = RequestContext {
-            authority: &self.authority,
-            url: &self.url,
-            model: Some(&self.model),
-            key_sent: self.key.is_some(),
-        };
-        for item in self.items.drain(..) {
-            match item {
-                SseItem::Data(payload) => self.assembler.on_data(&payload, &ctx, events)?,
-                SseItem::Done => self.assembler.on_done(events)?,
-            }
-        }
-        Ok(())
     }
 
     fn incomplete(&self) -> ProviderError {
@@ -202,5 +201,56 @@ impl<B: ResponseBody> ActiveStream<B> {
             self.url,
             self.text_so_far()
         ))
+    }
+}
+
+/// Hands the decoder's events to the assembler, noting that one arrived.
+fn dispatch<'e>(
+    assembler: &'e mut StreamAssembler,
+    ctx: &'e RequestContext<'e>,
+    events: &'e mut Vec<StreamEvent>,
+    arrived: &'e mut bool,
+) -> impl FnMut(SseEvent<'_>) -> Result<(), ProviderError> + 'e {
+    move |event| {
+        *arrived = true;
+        match event {
+            SseEvent::Data(payload) => assembler.on_data(payload, ctx, events),
+            SseEvent::Done => assembler.on_done(events),
+        }
+    }
+}
+
+/// `text` in double quotes, with quotes, backslashes and control
+/// characters escaped as Rust writes them, so that the text cannot be
+/// mistaken for the message around it.
+fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quoted;
+
+    #[test]
+    fn quoting_escapes_what_would_blur_the_message() {
+        assert_eq!(quoted("plain \u{e9}"), "\"plain \u{e9}\"");
+        assert_eq!(
+            quoted("say \"hi\"\\\n\r\t\u{7}"),
+            r#""say \"hi\"\\\n\r\t\u{7}""#
+        );
     }
 }

@@ -192,9 +192,7 @@ impl<'a, T: Transport> Client<'a, T> {
         let mut built = request::build(request, &self.config.models, stream, None)?;
         let mut retried = false;
         loop {
-            let body = serde_json::to_vec(&built.body).map_err(|e| {
-                ProviderError::BadRequest(format!("the request could not be encoded ({e})"))
-            })?;
+            let body = crate::json::object_bytes(&built.body);
             let http = self.request(Method::Post, url.clone(), self.headers(true, stream), body);
             let Sent {
                 mut response,
@@ -280,7 +278,7 @@ impl<'a, T: Transport> Client<'a, T> {
                 read_all(&mut response.body, MAX_BODY_BYTES, &url, deadline).unwrap_or_default();
             let ctx = self.ctx(&url, Some(&built.model));
             // A JSON error with a 200 status is still an error.
-            if let Ok(value) = crate::json::parse::<serde_json::Value>(&body)
+            if let Ok(value) = crate::json::parse_value(&body)
                 && let Some(parsed) = error::parse_error_body(&value)
             {
                 return Err(error::from_stream_error(&parsed, &ctx));
@@ -297,7 +295,6 @@ impl<'a, T: Transport> Client<'a, T> {
             timeout_ms: self.config.timeout_ms,
             decoder: SseDecoder::new(),
             assembler: StreamAssembler::new(self.cost(request)),
-            items: Vec::new(),
             authority: self.authority.clone(),
             url,
             model: built.model,
