@@ -69,6 +69,7 @@ mod footprint;
 mod harness;
 mod inspect;
 mod limits;
+mod outgoing;
 mod provider_error;
 mod redaction;
 mod requests;

@@ -6,31 +6,15 @@
 //! `HttpRequestDenied` without touching the network; a scheme other than
 //! `http` or `https` is refused too. Between those two the scheme is not
 //! compared, only where the bytes go. `resolve-config` runs with no allowed
-//! authority at all. Allowed requests go out through wasmtime's default
-//! client, and their response bodies are cut off with `HttpResponseBodySize`
-//! once they pass the configured byte limit.
+//! authority at all. Allowed requests go out through [`crate::outgoing`],
+//! and their response bodies are cut off with `HttpResponseBodySize` once
+//! they pass the configured byte limit.
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
-use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::authority::Authority;
 
-type ResponseFuture = Box<
-    dyn Future<
-            Output = Result<
-                (
-                    http::Response<WasiBody>,
-                    Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-                ),
-                HttpError,
-            >,
-        > + Send,
->;
+type ResponseFuture = Box<dyn Future<Output = Result<crate::outgoing::Sent, HttpError>> + Send>;
 
 /// Where the plugin may send requests, and how much it may read back.
 #[derive(Debug, Clone)]
@@ -91,68 +75,17 @@ impl WasiHttpHooks for HttpPolicy {
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
         let limit = self.max_response_bytes;
-        Box::new(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            let response =
-                response.map(|body| LimitedBody::new(body.boxed_unsync(), limit).boxed_unsync());
-            Ok((
-                response,
-                Box::new(io) as Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-            ))
-        })
-    }
-}
-
-/// A response body that fails once more than `limit` bytes have come.
-struct LimitedBody {
-    inner: WasiBody,
-    seen: u64,
-    limit: u64,
-}
-
-impl LimitedBody {
-    fn new(inner: WasiBody, limit: u64) -> Self {
-        Self {
-            inner,
-            seen: 0,
-            limit,
-        }
-    }
-}
-
-impl Body for LimitedBody {
-    type Data = Bytes;
-    type Error = HttpError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled
-            && let Some(data) = frame.data_ref()
-        {
-            self.seen = self.seen.saturating_add(data.len() as u64);
-            if self.seen > self.limit {
-                return Poll::Ready(Some(Err(HttpError::HttpResponseBodySize(Some(self.limit)))));
-            }
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        Box::new(crate::outgoing::send(request, options, limit))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http_body_util::Full;
+    use std::pin::Pin;
+
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
 
     fn uri(s: &str) -> http::Uri {
         s.parse().expect("test URI")
@@ -206,54 +139,5 @@ mod tests {
         let result = Pin::from(p.send_request(request, None, Box::new(async { Ok(()) }))).await;
         assert!(matches!(result, Err(HttpError::HttpRequestDenied)));
         assert_eq!(p.denied, vec!["evil.example:80".to_owned()]);
-    }
-
-    /// A body that yields the given chunks, one frame each.
-    struct Chunks(std::collections::VecDeque<Bytes>);
-
-    impl Body for Chunks {
-        type Data = Bytes;
-        type Error = HttpError;
-
-        fn poll_frame(
-            mut self: Pin<&mut Self>,
-            _cx: &mut Context<'_>,
-        ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
-            Poll::Ready(self.0.pop_front().map(|chunk| Ok(Frame::data(chunk))))
-        }
-    }
-
-    async fn drain(body: &mut LimitedBody) -> (usize, Option<HttpError>) {
-        let mut total = 0;
-        loop {
-            match body.frame().await {
-                Some(Ok(frame)) => total += frame.data_ref().map_or(0, Bytes::len),
-                Some(Err(err)) => return (total, Some(err)),
-                None => return (total, None),
-            }
-        }
-    }
-
-    fn chunks(n: usize, size: usize) -> WasiBody {
-        Chunks((0..n).map(|_| Bytes::from(vec![0u8; size])).collect()).boxed_unsync()
-    }
-
-    #[tokio::test]
-    async fn bodies_past_the_limit_fail() {
-        let mut limited = LimitedBody::new(chunks(4, 400), 1000);
-        let (total, error) = drain(&mut limited).await;
-        assert_eq!(total, 800);
-        assert!(matches!(
-            error,
-            Some(HttpError::HttpResponseBodySize(Some(1000)))
-        ));
-    }
-
-    #[tokio::test]
-    async fn bodies_up_to_the_limit_pass() {
-        let mut limited = LimitedBody::new(chunks(5, 200), 1000);
-        let (total, error) = drain(&mut limited).await;
-        assert_eq!(total, 1000);
-        assert!(error.is_none());
     }
 }
