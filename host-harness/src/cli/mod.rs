@@ -127,6 +127,23 @@ pub enum Command {
     BenchClient(bench::BenchClientArgs),
 }
 
+impl Command {
+    /// Whether the command runs many plugin calls at once. The others run
+    /// one call at a time, on a single-threaded runtime: a body frame then
+    /// never wakes another thread on its way into the plugin.
+    pub fn is_concurrent(&self) -> bool {
+        match self {
+            Self::Bench(_) => true,
+            Self::BenchClient(args) => args.scenario == bench::protocol::Scenario::Concurrent,
+            Self::Models { .. }
+            | Self::Chat(_)
+            | Self::Config(_)
+            | Self::Doctor(_)
+            | Self::Inspect(_) => false,
+        }
+    }
+}
+
 const BENCH_HELP: &str = "\
 Runs, on the server at --base-url (a load server shaped like vLLM,
 tests/bench/load-server), the component through this harness and every
