@@ -1,15 +1,20 @@
 //! The on-disk cache of compiled components.
 //!
-//! Compiling the component takes 50-120 ms in a release host (and about 13x
-//! that in a debug one); loading a compiled artifact takes about 2 ms. Entries
-//! are keyed by the SHA-256 of the wasm bytes, the wasmtime version and the
-//! engine's compatibility hash (target, tunables, features), so a rebuilt
-//! plugin or a different engine configuration never picks up a stale entry.
-//! Each file holds a magic line, the SHA-256 of the artifact and the artifact;
-//! one that is truncated, corrupt or incompatible is recompiled and
-//! overwritten, never fatal. Writes go to a temporary file renamed into
-//! place, so concurrent processes see either nothing or a whole entry. Only
-//! the most recent [`MAX_ENTRIES`] entries are kept.
+//! Compiling the component takes hundreds of milliseconds in a release host
+//! (and about 13x that in a debug one); mapping a compiled artifact takes
+//! about 0.3 ms. Entries are keyed by the SHA-256 of the wasm bytes, the
+//! layout version, the wasmtime version and the engine's compatibility hash
+//! (target, tunables, features), so a rebuilt plugin or a different engine
+//! configuration never picks up a stale entry.
+//!
+//! Each file is exactly the artifact `Component::serialize` wrote, mapped
+//! into memory as it is (no copy, no read of pages the plugin never runs).
+//! Writes go to a temporary file that is synced and then renamed into
+//! place, so no process ever sees a partial entry, and an entry is never
+//! changed once written (a mapped file must not change under its mapping).
+//! wasmtime checks the artifact's format, version and engine settings
+//! when it maps it; a file it refuses is recompiled and overwritten, never
+//! fatal. Only the most recent [`MAX_ENTRIES`] entries are kept.
 
 use std::fs;
 use std::hash::{Hash, Hasher};
@@ -25,8 +30,8 @@ use crate::error::LoadError;
 
 /// The pinned wasmtime version (see the workspace `Cargo.toml`), part of the key.
 const WASMTIME_VERSION: &str = "48.0.8";
-/// First bytes of every cache file; bump the digit when the layout changes.
-const MAGIC: &[u8] = b"vllm-harness-cwasm-1\n";
+/// Part of every key; bump the digit when what an entry holds changes.
+const LAYOUT: &[u8] = b"vllm-harness-cwasm-2";
 /// How many compiled components the cache directory keeps.
 pub const MAX_ENTRIES: usize = 8;
 const EXTENSION: &str = "cwasm";
@@ -95,8 +100,8 @@ pub(crate) fn load_component(
     };
     let file = dir.join(format!("{}.{EXTENSION}", cache_key(engine, wasm)));
     let mut warning = None;
-    match fs::read(&file) {
-        Ok(bytes) => match deserialize(engine, &bytes) {
+    if file.is_file() {
+        match deserialize(engine, &file) {
             Ok(component) => return Ok((component, info(true, Some(file), start, None))),
             Err(reason) => {
                 warning = Some(format!(
@@ -104,10 +109,6 @@ pub(crate) fn load_component(
                     file.display()
                 ));
             }
-        },
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => {
-            warning = Some(format!("cannot read cache entry {}: {err}", file.display()));
         }
     }
     let component = compile(engine, wasm)?;
@@ -150,6 +151,7 @@ fn compile(engine: &Engine, wasm: &[u8]) -> Result<Component, LoadError> {
 pub(crate) fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
     let mut hasher = ShaHasher(Sha256::new());
     hasher.0.update(Sha256::digest(wasm));
+    hasher.0.update(LAYOUT);
     hasher.0.update(WASMTIME_VERSION.as_bytes());
     engine.precompile_compatibility_hash().hash(&mut hasher);
     hex(&hasher.0.finalize())
@@ -172,37 +174,16 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The cache file layout: `MAGIC`, 32 bytes of SHA-256(artifact), artifact.
-fn encode(artifact: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(MAGIC.len() + 32 + artifact.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&Sha256::digest(artifact));
-    out.extend_from_slice(artifact);
-    out
-}
-
-/// The artifact inside a cache file, if the file is whole.
-fn decode(bytes: &[u8]) -> Result<&[u8], &'static str> {
-    let rest = bytes.strip_prefix(MAGIC).ok_or("unknown format")?;
-    if rest.len() < 32 {
-        return Err("truncated");
-    }
-    let (digest, artifact) = rest.split_at(32);
-    if Sha256::digest(artifact).as_slice() != digest {
-        return Err("checksum mismatch");
-    }
-    Ok(artifact)
-}
-
-fn deserialize(engine: &Engine, bytes: &[u8]) -> Result<Component, String> {
-    let artifact = decode(bytes).map_err(str::to_owned)?;
-    // SAFETY: `Component::deserialize` trusts its input to be an artifact
-    // produced by `Component::serialize` for a compatible engine. The file
-    // name is derived from this engine's compatibility hash, the checksum
-    // above proves the bytes are exactly what this code wrote, and the
-    // directory is the user's own (whoever can write there can already
-    // replace the plugin). wasmtime still checks the header and version.
-    unsafe { Component::deserialize(engine, artifact) }.map_err(|err| err.to_string())
+fn deserialize(engine: &Engine, file: &Path) -> Result<Component, String> {
+    // SAFETY: `Component::deserialize_file` trusts the file to be an
+    // artifact that `Component::serialize` produced for a compatible
+    // engine, and maps it, so it must not change while mapped. The name is
+    // derived from this engine's compatibility hash; entries are only ever
+    // written whole, under another name, and renamed into place, never
+    // modified; and the directory is the user's own (whoever can write
+    // there can already change what the user runs). wasmtime still checks
+    // the format, the version and the engine settings.
+    unsafe { Component::deserialize_file(engine, file) }.map_err(|err| format!("{err:#}"))
 }
 
 /// Writes a cache entry atomically: a temporary file, then a rename.
@@ -213,7 +194,7 @@ fn store(dir: &Path, file: &Path, artifact: &[u8]) -> std::io::Result<()> {
         .map_or(0, |d| d.subsec_nanos());
     let tmp = dir.join(format!(".tmp-{}-{nanos}", std::process::id()));
     let written = fs::File::create(&tmp).and_then(|mut f| {
-        f.write_all(&encode(artifact))?;
+        f.write_all(artifact)?;
         f.sync_all()
     });
     match written.and_then(|()| fs::rename(&tmp, file)) {
@@ -290,20 +271,6 @@ mod tests {
     }
 
     #[test]
-    fn entries_round_trip_and_detect_damage() {
-        let artifact = b"compiled code".to_vec();
-        let encoded = encode(&artifact);
-        assert_eq!(decode(&encoded), Ok(&artifact[..]));
-        let mut flipped = encoded.clone();
-        if let Some(last) = flipped.last_mut() {
-            *last ^= 1;
-        }
-        assert_eq!(decode(&flipped), Err("checksum mismatch"));
-        assert_eq!(decode(&encoded[..MAGIC.len() + 10]), Err("truncated"));
-        assert_eq!(decode(b"\x7fELF..."), Err("unknown format"));
-    }
-
-    #[test]
     fn key_depends_on_the_wasm() {
         let engine = Engine::default();
         let a = cache_key(&engine, b"a");
@@ -339,12 +306,15 @@ mod tests {
         let (_, second) = load_component(&engine, EMPTY_COMPONENT, &cache).expect("load");
         assert!(second.cache_hit);
 
-        fs::write(&file, b"garbage").expect("corrupt the entry");
-        let (_, third) = load_component(&engine, EMPTY_COMPONENT, &cache).expect("recompile");
-        assert!(!third.cache_hit);
-        assert!(third.cache_warning.is_some_and(|w| w.contains("unusable")));
-        let (_, fourth) = load_component(&engine, EMPTY_COMPONENT, &cache).expect("load again");
-        assert!(fourth.cache_hit);
+        let whole = fs::read(&file).expect("entry");
+        for damaged in [&b"garbage"[..], &whole[..whole.len() / 2]] {
+            fs::write(&file, damaged).expect("damage the entry");
+            let (_, third) = load_component(&engine, EMPTY_COMPONENT, &cache).expect("recompile");
+            assert!(!third.cache_hit);
+            assert!(third.cache_warning.is_some_and(|w| w.contains("unusable")));
+            let (_, fourth) = load_component(&engine, EMPTY_COMPONENT, &cache).expect("load again");
+            assert!(fourth.cache_hit);
+        }
 
         let _ = fs::remove_dir_all(&dir);
     }

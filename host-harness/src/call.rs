@@ -41,6 +41,9 @@ pub(crate) struct Call {
     pub(crate) secrets: Vec<String>,
     /// How many refusals earlier calls on this store already reported.
     pub(crate) denied_seen: usize,
+    /// The pool slot the store's instance lives in, given back when the
+    /// call (or stream) ends.
+    pub(crate) _slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Call {

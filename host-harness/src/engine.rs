@@ -1,34 +1,133 @@
-//! The wasmtime engine, its epoch ticker and the linker.
+//! The wasmtime engine every harness in this process shares: its linker,
+//! its pool of instance slots and its epoch ticker.
+//!
+//! Building an engine with its pool (about 2.5 ms) and a linker with WASI
+//! and `wasi:http` (about 0.3 ms) costs more than loading a cached plugin,
+//! and neither depends on the plugin or the harness options: they are made
+//! once per process. A pooled slot is reused for every call, so a call maps
+//! and unmaps no memory or stack of its own.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::Linker;
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::error::LoadError;
 use crate::limits::EPOCH_TICK;
 use crate::state::HostState;
 
-/// Builds the engine every store of a harness shares: async support is
-/// always on in wasmtime 48; epoch interruption is what stops a runaway
-/// plugin (see `limits.rs`).
-pub(crate) fn new_engine() -> Result<Engine, LoadError> {
+/// How many plugin stores (calls and open streams together) the process
+/// runs at once; another call waits for a slot. Each slot reserves address
+/// space, not memory: what a plugin touches is what it costs.
+pub const MAX_LIVE_STORES: u32 = 1024;
+
+/// The most core instances, tables and stacks one store may use. The
+/// provider component has three core modules (its code, the canonical-ABI
+/// shim and its fix-ups) and two tables; the headroom is for other builds.
+const CORE_INSTANCES_PER_STORE: u32 = 4;
+const TABLES_PER_STORE: u32 = 4;
+
+/// What every harness shares.
+pub(crate) struct Shared {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<HostState>,
+    /// One permit per pool slot; `None` when the pool could not be made
+    /// and instances are allocated on demand (no limit to wait on).
+    slots: Option<Arc<Semaphore>>,
+}
+
+impl Shared {
+    /// A slot for one store, waiting while all are taken.
+    pub(crate) async fn slot(&self) -> Option<OwnedSemaphorePermit> {
+        let slots = self.slots.as_ref()?;
+        // The semaphore is never closed, so acquiring only waits.
+        Arc::clone(slots).acquire_owned().await.ok()
+    }
+}
+
+/// The engine, linker and slots of this process, made on first use.
+pub(crate) fn shared() -> Result<&'static Shared, LoadError> {
+    static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
+    SHARED
+        .get_or_init(build)
+        .as_ref()
+        .map_err(|reason| LoadError::Engine(reason.clone()))
+}
+
+fn build() -> Result<Shared, String> {
+    // A pool reserves address space up front; where that is refused (a
+    // `ulimit -v`, a 32-bit host) instances are allocated on demand.
+    let (engine, slots) = match Engine::new(&config(Some(pool()))) {
+        Ok(engine) => (
+            engine,
+            Some(Arc::new(Semaphore::new(MAX_LIVE_STORES as usize))),
+        ),
+        Err(_) => (
+            Engine::new(&config(None)).map_err(|err| err.to_string())?,
+            None,
+        ),
+    };
+    let linker = new_linker(&engine)?;
+    Ok(Shared {
+        engine,
+        linker,
+        slots,
+    })
+}
+
+/// Async support is always on in wasmtime 48; epoch interruption is what
+/// stops a runaway plugin (see `limits.rs`).
+fn config(pool: Option<PoolingAllocationConfig>) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
-    Engine::new(&config).map_err(|err| LoadError::Engine(err.to_string()))
+    if let Some(pool) = pool {
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
 }
 
-/// Builds the linker: WASI p2 (for the std runtime the plugin links against;
-/// the sandbox is in what the store's `WasiCtx` grants) plus wasi-http's
-/// outgoing handler and types.
-pub(crate) fn new_linker(engine: &Engine) -> Result<Linker<HostState>, LoadError> {
+/// Slots for [`MAX_LIVE_STORES`] stores. Memories keep wasmtime's 4 GiB
+/// maximum, so that bounds checks stay elided; the store's own limiter
+/// applies the harness's memory cap.
+fn pool() -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(MAX_LIVE_STORES)
+        .total_core_instances(MAX_LIVE_STORES * CORE_INSTANCES_PER_STORE)
+        .total_memories(MAX_LIVE_STORES)
+        .total_tables(MAX_LIVE_STORES * TABLES_PER_STORE)
+        .total_stacks(MAX_LIVE_STORES);
+    // No `linear_memory_keep_resident`: it saves the page faults of a
+    // reused slot but keeps about 1 MiB resident per slot ever used, which
+    // at a thousand open streams is a gigabyte.
+    pool
+}
+
+/// WASI p2 (for the std runtime the plugin links against; the sandbox is in
+/// what the store's `WasiCtx` grants) plus wasi-http's outgoing handler and
+/// types.
+fn new_linker(engine: &Engine) -> Result<Linker<HostState>, String> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
         .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
-        .map_err(|err| LoadError::Engine(format!("cannot link WASI: {err}")))?;
+        .map_err(|err| format!("cannot link WASI: {err}"))?;
     Ok(linker)
+}
+
+/// The epoch ticker, running while any harness holds it.
+pub(crate) fn ticker(engine: &Engine) -> Result<Arc<EpochTicker>, LoadError> {
+    static TICKER: Mutex<Weak<EpochTicker>> = Mutex::new(Weak::new());
+    // A poisoned lock only means another load panicked; the slot is still
+    // a plain `Weak`.
+    let mut slot = TICKER.lock().unwrap_or_else(|poison| poison.into_inner());
+    if let Some(running) = slot.upgrade() {
+        return Ok(running);
+    }
+    let ticker = Arc::new(EpochTicker::start(engine)?);
+    *slot = Arc::downgrade(&ticker);
+    Ok(ticker)
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] on a background thread
@@ -39,7 +138,7 @@ pub(crate) struct EpochTicker {
 }
 
 impl EpochTicker {
-    pub(crate) fn start(engine: &Engine) -> Result<Self, LoadError> {
+    fn start(engine: &Engine) -> Result<Self, LoadError> {
         let stop = Arc::new(AtomicBool::new(false));
         let weak = engine.weak();
         let flag = Arc::clone(&stop);
@@ -62,5 +161,20 @@ impl EpochTicker {
 impl Drop for EpochTicker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_engine_and_one_ticker_for_every_harness() {
+        let first = shared().expect("engine");
+        let second = shared().expect("engine");
+        assert!(Engine::same(&first.engine, &second.engine));
+        let a = ticker(&first.engine).expect("ticker");
+        let b = ticker(&first.engine).expect("ticker");
+        assert!(Arc::ptr_eq(&a, &b));
     }
 }

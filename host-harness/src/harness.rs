@@ -13,7 +13,7 @@ use crate::bindings::{
 };
 use crate::cache::{CompileCache, LoadInfo, load_component};
 use crate::call::{Call, Scope, fault};
-use crate::engine::{EpochTicker, new_engine, new_linker};
+use crate::engine::{self, EpochTicker};
 use crate::env::API_KEY_VAR;
 use crate::error::{CallError, LoadError};
 use crate::inspect::Inspection;
@@ -69,13 +69,13 @@ pub struct Harness {
 }
 
 struct Inner {
-    engine: wasmtime::Engine,
+    shared: &'static engine::Shared,
     pre: ProviderPluginPre<HostState>,
     options: HarnessOptions,
     env: Vec<(String, String)>,
     load_info: LoadInfo,
     inspection: Inspection,
-    _ticker: EpochTicker,
+    _ticker: Arc<EpochTicker>,
 }
 
 impl fmt::Debug for Harness {
@@ -107,14 +107,15 @@ impl Harness {
     /// grant, or does not export a supported `vllm:provider/provider`, is
     /// refused with [`LoadError::Refused`] naming what is wrong.
     pub fn from_bytes(wasm: &[u8], options: HarnessOptions) -> Result<Self, LoadError> {
-        let engine = new_engine()?;
-        let (component, load_info) = load_component(&engine, wasm, &options.cache)?;
-        let inspection = Inspection::of(&engine, &component);
+        let shared = engine::shared()?;
+        let engine = &shared.engine;
+        let (component, load_info) = load_component(engine, wasm, &options.cache)?;
+        let inspection = Inspection::of(engine, &component);
         if let Some(reason) = &inspection.refusal {
             return Err(LoadError::Refused(reason.clone()));
         }
-        let linker = new_linker(&engine)?;
-        let instance_pre = linker
+        let instance_pre = shared
+            .linker
             .instantiate_pre(&component)
             .map_err(|err| LoadError::Link(format!("{err:#}")))?;
         let pre = ProviderPluginPre::new(instance_pre)
@@ -124,10 +125,10 @@ impl Harness {
             .iter()
             .filter_map(|name| Some((name.clone(), std::env::var(name).ok()?)))
             .collect();
-        let ticker = EpochTicker::start(&engine)?;
+        let ticker = engine::ticker(engine)?;
         Ok(Self {
             inner: Arc::new(Inner {
-                engine,
+                shared,
                 pre,
                 options,
                 env,
@@ -141,9 +142,9 @@ impl Harness {
     /// Reads a component's imports and exports without running it, and says
     /// whether [`Harness::load`] would refuse it (`refusal`).
     pub fn inspect(wasm: &[u8], cache: &CompileCache) -> Result<Inspection, LoadError> {
-        let engine = new_engine()?;
-        let (component, _) = load_component(&engine, wasm, cache)?;
-        Ok(Inspection::of(&engine, &component))
+        let engine = &engine::shared()?.engine;
+        let (component, _) = load_component(engine, wasm, cache)?;
+        Ok(Inspection::of(engine, &component))
     }
 
     /// What the loaded component imports and exports.
@@ -261,7 +262,9 @@ impl Harness {
             cpu_budget: inner.options.cpu_budget,
             max_response_bytes: inner.options.max_response_bytes,
         });
-        let mut store = Store::new(&inner.engine, state);
+        // A pool slot first: past the pool's size, calls wait their turn.
+        let slot = inner.shared.slot().await;
+        let mut store = Store::new(&inner.shared.engine, state);
         limits::install(&mut store);
         store.data_mut().clock.start_call();
         match inner.pre.instantiate_async(&mut store).await {
@@ -273,6 +276,7 @@ impl Harness {
                     scope,
                     secrets,
                     denied_seen: 0,
+                    _slot: slot,
                 })
             }
             Err(err) => Err(fault(&store, &err, &secrets)),
