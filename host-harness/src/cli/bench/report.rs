@@ -183,15 +183,15 @@ fn component(out: &mut String, results: &Results) {
     table_header(out, &["figure".to_owned(), "value".into()]);
     let rows: [(&str, String); 7] = [
         (
-            "cold start in process: compile + link + instantiate + first call",
+            "cold start in process: read the .wasm + compile + link + instantiate + first call",
             c.cold_start_us.map_or_else(dash, us),
         ),
         (
-            "warm start in process: cached artifact + link + instantiate + first call",
+            "warm start in process: read the .wasm + map the cached artifact + link + instantiate + first call",
             c.warm_start_us.map_or_else(dash, us),
         ),
         (
-            "per call on a loaded harness: store + instantiate + first call",
+            "per call on a loaded harness: store + instantiate + call (`resolve-config`)",
             c.instantiate_call_us.map_or_else(dash, us),
         ),
         (

@@ -36,41 +36,9 @@ impl Startup<'_> {
             wasm_bytes: std::fs::metadata(self.plugin).map_or(0, |m| m.len()),
             ..ComponentFigures::default()
         };
-        let wasm = match std::fs::read(self.plugin) {
-            Ok(wasm) => wasm,
-            Err(err) => {
-                figures
-                    .failures
-                    .push(format!("cannot read {}: {err}", self.plugin.display()));
-                return figures;
-            }
-        };
-        progress("component: cold start in process");
-        let cold = self
-            .in_process(&wasm, CompileCache::Off, self.plan.cold_runs)
-            .await;
-        record(&mut figures.cold_start_us, &mut figures.failures, cold);
-
-        progress("component: warm start in process");
-        let cache = CompileCache::Dir(self.scratch.join("warm"));
-        // One load fills the cache; the measured ones hit it.
-        let warm = match self.in_process(&wasm, cache.clone(), 1).await {
-            Ok(_) => {
-                self.in_process(&wasm, cache.clone(), self.plan.warm_runs)
-                    .await
-            }
-            Err(why) => Err(why),
-        };
-        record(&mut figures.warm_start_us, &mut figures.failures, warm);
-
-        progress("component: instantiate and first call");
-        let call = self.instantiate_and_call(&wasm, cache).await;
-        record(
-            &mut figures.instantiate_call_us,
-            &mut figures.failures,
-            call,
-        );
-
+        // Children first: a forked child's peak RSS counts the memory this
+        // process had when it forked (see `child.rs`), and the in-process
+        // loads below grow it.
         progress("component: fresh processes");
         let cold = self.processes(|run| self.scratch.join(format!("cold-{run}")));
         record(&mut figures.process_cold_us, &mut figures.failures, cold);
@@ -85,16 +53,40 @@ impl Startup<'_> {
             Ok(kib) => figures.chat_rss_kib = Some(kib),
             Err(why) => figures.failures.push(why),
         }
+
+        progress("component: cold start in process");
+        let cold = self
+            .in_process(CompileCache::Off, self.plan.cold_runs)
+            .await;
+        record(&mut figures.cold_start_us, &mut figures.failures, cold);
+
+        progress("component: warm start in process");
+        let cache = CompileCache::Dir(self.scratch.join("warm"));
+        // One load fills the cache; the measured ones hit it.
+        let warm = match self.in_process(cache.clone(), 1).await {
+            Ok(_) => self.in_process(cache.clone(), self.plan.warm_runs).await,
+            Err(why) => Err(why),
+        };
+        record(&mut figures.warm_start_us, &mut figures.failures, warm);
+
+        progress("component: instantiate and first call");
+        let call = self.instantiate_and_call(cache).await;
+        record(
+            &mut figures.instantiate_call_us,
+            &mut figures.failures,
+            call,
+        );
         figures
     }
 
-    /// Median of `runs` loads (with `cache`) plus a first call.
-    async fn in_process(&self, wasm: &[u8], cache: CompileCache, runs: u32) -> Result<u64, String> {
+    /// Median of `runs` loads of the plugin file (with `cache`), as a host
+    /// makes them, plus a first call.
+    async fn in_process(&self, cache: CompileCache, runs: u32) -> Result<u64, String> {
         let mut times = Vec::new();
         for _ in 0..runs.max(1) {
             let started = Instant::now();
-            let harness = Harness::from_bytes(
-                wasm,
+            let harness = Harness::load(
+                self.plugin,
                 HarnessOptions {
                     cache: cache.clone(),
                     ..HarnessOptions::default()
@@ -108,9 +100,9 @@ impl Startup<'_> {
     }
 
     /// Median of store + instantiate + first call on a loaded harness.
-    async fn instantiate_and_call(&self, wasm: &[u8], cache: CompileCache) -> Result<u64, String> {
-        let harness = Harness::from_bytes(
-            wasm,
+    async fn instantiate_and_call(&self, cache: CompileCache) -> Result<u64, String> {
+        let harness = Harness::load(
+            self.plugin,
             HarnessOptions {
                 cache,
                 ..HarnessOptions::default()
