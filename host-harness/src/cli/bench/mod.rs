@@ -113,6 +113,15 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<()> {
     } else {
         Plan::full()
     };
+    // A thousand concurrent streams need more than the usual 1024 files.
+    let most_streams = plan.concurrency.iter().copied().max().map_or(0, u64::from);
+    if let Some(limit) = child::raise_open_files_limit()
+        && most_streams > limit
+    {
+        eprintln!(
+            "bench: warning: at most {limit} open files: the largest concurrency level may fail"
+        );
+    }
     let progress = |what: &str| eprintln!("bench: {what}");
 
     let mut results = Results {
