@@ -3,6 +3,8 @@
 #   1. unit tests of the plugin logic (native),
 #   2. component tests: the built .wasm through the harness against a mock
 #      vLLM server on 127.0.0.1, and the CLI binary run for every command,
+#      `bench --quick` included (against the load server, with the native,
+#      curl, pi-ai and openai clients),
 #   3. conformance: the same component against real vLLM servers (CPU, a tiny
 #      model built locally by tests/vllm/vllm-local): plain, with --api-key,
 #      and with the hermes tool parser and qwen3 reasoning parser.
@@ -17,7 +19,11 @@ rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
 echo "==> building the plugin component (wasm32-wasip2, release)"
 cargo build --locked --release --target wasm32-wasip2 -p vllm-provider
 
-echo "==> tiers 1 and 2: unit, component and CLI tests"
+echo "==> the benchmark's Node clients (pi-ai, the openai SDK; Node 24 from npm)"
+BENCH_NODE=$(bash tests/bench/peers/install | tail -n 1)
+export BENCH_NODE
+
+echo "==> tiers 1 and 2: unit, component and CLI tests (and a quick benchmark run)"
 cargo test --locked --workspace
 
 if [[ ${FUZZ:-1} == 0 ]]; then

@@ -122,11 +122,28 @@ fn component(package: &str) -> Result<PathBuf, String> {
 /// once and returns `<target>/debug/vllm-harness`.
 pub fn harness_bin() -> PathBuf {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    once(&BIN, || {
-        run_cargo(&["build", "-p", "vllm-harness", "--bin", "vllm-harness"])?;
-        let name = format!("vllm-harness{}", std::env::consts::EXE_SUFFIX);
-        existing(target_dir().join("debug").join(name))
-    })
+    once(&BIN, || debug_bin("vllm-harness"))
+}
+
+/// Builds the benchmark's load server (`-p vllm-load-server`, debug) once
+/// and returns `<target>/debug/vllm-load-server`.
+pub fn load_server_bin() -> PathBuf {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    once(&BIN, || debug_bin("vllm-load-server"))
+}
+
+/// Builds the benchmark's native client (`-p vllm-bench-native`, debug)
+/// once and returns `<target>/debug/vllm-bench-native`.
+pub fn bench_native_bin() -> PathBuf {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    once(&BIN, || debug_bin("vllm-bench-native"))
+}
+
+/// `cargo build -p <package> --bin <package>` (debug) and the binary's path.
+fn debug_bin(package: &str) -> Result<PathBuf, String> {
+    run_cargo(&["build", "-p", package, "--bin", package])?;
+    let name = format!("{package}{}", std::env::consts::EXE_SUFFIX);
+    existing(target_dir().join("debug").join(name))
 }
 
 fn existing(path: PathBuf) -> Result<PathBuf, String> {

@@ -176,6 +176,11 @@ impl Cli {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_within(args, RUN_TIMEOUT)
+    }
+
+    /// Like [`Cli::run`], killing the process after `timeout`.
+    pub fn run_within(&self, args: &[&str], timeout: Duration) -> Run {
         let mut command = self.command(args);
         let mut child = command.spawn().expect("start vllm-harness");
         let pid = child.id();
@@ -185,12 +190,12 @@ impl Cli {
         }
         let (done, outcome) = mpsc::channel();
         std::thread::spawn(move || done.send(child.wait_with_output()));
-        let output = match outcome.recv_timeout(RUN_TIMEOUT) {
+        let output = match outcome.recv_timeout(timeout) {
             Ok(output) => output.expect("wait for vllm-harness"),
             Err(_) => {
                 // Stop the process this test started, by its id.
                 let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-                panic!("vllm-harness {args:?} did not finish within {RUN_TIMEOUT:?}");
+                panic!("vllm-harness {args:?} did not finish within {timeout:?}");
             }
         };
         Run {
