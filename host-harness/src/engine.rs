@@ -45,7 +45,22 @@ impl Shared {
         // The semaphore is never closed, so acquiring only waits.
         Arc::clone(slots).acquire_owned().await.ok()
     }
+
+    /// A slot if one is free now: `Err` when all are taken.
+    pub(crate) fn free_slot(&self) -> Result<Option<OwnedSemaphorePermit>, NoFreeSlot> {
+        match self.slots.as_ref() {
+            None => Ok(None),
+            Some(slots) => Arc::clone(slots)
+                .try_acquire_owned()
+                .map(Some)
+                .map_err(|_| NoFreeSlot),
+        }
+    }
 }
+
+/// Every pool slot is taken.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NoFreeSlot;
 
 /// The engine, linker and slots of this process, made on first use.
 pub(crate) fn shared() -> Result<&'static Shared, LoadError> {

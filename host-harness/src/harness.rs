@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use wasmtime::Store;
@@ -19,6 +19,7 @@ use crate::error::{CallError, LoadError};
 use crate::inspect::Inspection;
 use crate::limits;
 use crate::redaction::{config_secrets, input_secrets};
+use crate::spare::{Prepared, Spare};
 use crate::state::{HostState, StateConfig};
 use crate::stream::PluginStream;
 
@@ -75,6 +76,8 @@ struct Inner {
     env: Vec<(String, String)>,
     load_info: LoadInfo,
     inspection: Inspection,
+    /// The next call's instance, made ahead (see `spare.rs`).
+    spare: Mutex<Spare>,
     _ticker: Arc<EpochTicker>,
 }
 
@@ -134,6 +137,7 @@ impl Harness {
                 env,
                 load_info,
                 inspection,
+                spare: Mutex::new(Spare::default()),
                 _ticker: ticker,
             }),
         })
@@ -255,31 +259,86 @@ impl Harness {
             Scope::Authority(authority) | Scope::Pinned(authority) => Some(authority.clone()),
             Scope::NoNetwork | Scope::BadBaseUrl(_) => None,
         };
+        let spare = self.spare().take();
+        let prepared = match spare {
+            Some(prepared) => prepared,
+            None => {
+                let slot = inner.shared.slot().await;
+                self.prepare(slot)
+                    .await
+                    .map_err(|(store, err)| fault(&store, &err, &secrets))?
+            }
+        };
+        self.refill();
+        let Prepared {
+            mut store,
+            plugin,
+            slot,
+        } = prepared;
+        store.data_mut().allow(allowed);
+        store.data_mut().clock.start_call();
+        Ok(Call {
+            store,
+            plugin,
+            scope,
+            secrets,
+            denied_seen: 0,
+            _slot: slot,
+        })
+    }
+
+    /// A store and instance in `slot`, with no network allowed yet.
+    async fn prepare(
+        &self,
+        slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Result<Prepared, (Store<HostState>, wasmtime::Error)> {
+        let inner = &*self.inner;
         let state = HostState::new(StateConfig {
             env: &inner.env,
-            allowed,
             memory_limit: inner.options.memory_limit,
             cpu_budget: inner.options.cpu_budget,
             max_response_bytes: inner.options.max_response_bytes,
         });
-        // A pool slot first: past the pool's size, calls wait their turn.
-        let slot = inner.shared.slot().await;
         let mut store = Store::new(&inner.shared.engine, state);
         limits::install(&mut store);
         store.data_mut().clock.start_call();
         match inner.pre.instantiate_async(&mut store).await {
-            Ok(plugin) => {
-                store.data_mut().clock.start_call();
-                Ok(Call {
-                    store,
-                    plugin,
-                    scope,
-                    secrets,
-                    denied_seen: 0,
-                    _slot: slot,
-                })
-            }
-            Err(err) => Err(fault(&store, &err, &secrets)),
+            Ok(plugin) => Ok(Prepared {
+                store,
+                plugin,
+                slot,
+            }),
+            Err(err) => Err((store, err)),
         }
+    }
+
+    /// Makes the next call's instance in the background, unless one is
+    /// ready or being made, or no pool slot is free (a waiting call must
+    /// not lose a slot to a spare), or there is no runtime to run it on.
+    fn refill(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if !self.spare().begin_fill() {
+            return;
+        }
+        let Ok(slot) = self.inner.shared.free_slot() else {
+            self.spare().filled(None);
+            return;
+        };
+        let harness = self.clone();
+        runtime.spawn(async move {
+            let prepared = harness.prepare(slot).await.ok();
+            harness.spare().filled(prepared);
+        });
+    }
+
+    fn spare(&self) -> MutexGuard<'_, Spare> {
+        // The lock only guards a swap of an `Option`; a panic elsewhere
+        // cannot leave it half-done.
+        self.inner
+            .spare
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

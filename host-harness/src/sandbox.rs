@@ -35,6 +35,11 @@ impl HttpPolicy {
         }
     }
 
+    /// The largest response body allowed, in bytes.
+    pub(crate) fn max_response_bytes(&self) -> u64 {
+        self.max_response_bytes
+    }
+
     /// Whether a request to `uri` may leave the sandbox.
     pub(crate) fn permits(&self, uri: &http::Uri) -> bool {
         match (&self.allowed, Authority::from_uri(uri)) {

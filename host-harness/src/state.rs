@@ -26,7 +26,6 @@ pub(crate) struct HostState {
 #[derive(Debug, Clone)]
 pub(crate) struct StateConfig<'a> {
     pub(crate) env: &'a [(String, String)],
-    pub(crate) allowed: Option<Authority>,
     pub(crate) memory_limit: usize,
     pub(crate) cpu_budget: Duration,
     pub(crate) max_response_bytes: u64,
@@ -49,11 +48,20 @@ impl HostState {
             wasi,
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            policy: HttpPolicy::new(config.allowed, config.max_response_bytes),
+            // No network until the call that uses this store says where.
+            policy: HttpPolicy::new(None, config.max_response_bytes),
             memory: MemoryCap::new(config.memory_limit),
             clock: GuestClock::new(config.cpu_budget),
             output,
         }
+    }
+}
+
+impl HostState {
+    /// Lets the plugin reach `allowed` (none: nowhere) for the call this
+    /// store serves.
+    pub(crate) fn allow(&mut self, allowed: Option<Authority>) {
+        self.policy = HttpPolicy::new(allowed, self.policy.max_response_bytes());
     }
 }
 

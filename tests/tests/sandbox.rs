@@ -113,21 +113,27 @@ async fn every_network_escape_is_denied_naming_what_was_refused() {
     still_serves(&h, &config, "a streamed attack").await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn resolving_the_config_gets_no_network_at_all() {
-    let h = hostile().await;
-    let error = config(&h, Some(r#"{"resolve-network": true}"#)).await;
+async fn resolving_is_denied_the_network(h: &Harness, when: &str) {
+    let error = config(h, Some(r#"{"resolve-network": true}"#)).await;
     match error {
         Err(CallError::Provider(ProviderError::Denied(message))) => {
             assert!(
                 message.contains("resolving the configuration may not use the network"),
-                "{message}"
+                "{when}: {message}"
             );
         }
-        other => panic!("expected a denial, got {other:?}"),
+        other => panic!("{when}: expected a denial, got {other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resolving_the_config_gets_no_network_at_all() {
+    let h = hostile().await;
+    resolving_is_denied_the_network(&h, "first call").await;
     let config = config(&h, None).await.expect("resolve-config");
     still_serves(&h, &config, "a network attempt while resolving").await;
+    // The instance made ahead while a call with network ran has none.
+    resolving_is_denied_the_network(&h, "after a call with network").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
