@@ -16,9 +16,7 @@ use vllm_provider::client::Client;
 use vllm_provider::transport::{
     HttpRequest, HttpResponse, Millis, ReadResult, ResponseBody, SendError, Transport, Wait,
 };
-use vllm_provider::wit::{
-    ChatRequest, ContentPart, Message, ProviderConfig, ProviderError, ProviderMode, Sampling,
-};
+use vllm_provider::wit::{ChatRequest, ProviderConfig, ProviderError, ProviderMode};
 
 /// What one read of the component hands the decoder.
 const READ_BYTES: usize = 64 * 1024;
@@ -177,29 +175,9 @@ fn config() -> ProviderConfig {
 }
 
 fn request() -> ChatRequest {
-    ChatRequest {
-        model: "tiny-chat".to_owned(),
-        messages: vec![Message::User(vec![ContentPart::Text("hi".to_owned())])],
-        tools: Vec::new(),
-        tool_choice: None,
-        sampling: Sampling {
-            temperature: None,
-            top_p: None,
-            max_tokens: None,
-            stop: Vec::new(),
-            seed: None,
-            presence_penalty: None,
-            frequency_penalty: None,
-            top_k: None,
-            min_p: None,
-            repetition_penalty: None,
-        },
-        chat_template_kwargs_json: None,
-        structured_output: None,
-    }
+    vllm_provider::request::user_text("tiny-chat", "hi")
 }
 
-/// Streams the whole reply; the number of events.
 fn run(bytes: &[u8]) -> usize {
     let transport = Replay { bytes };
     let config = config();

@@ -10,8 +10,8 @@ use crate::client::Client;
 use crate::request::server_model_id;
 use crate::transport::Transport;
 use crate::wit::{
-    ChatRequest, Check, CheckStatus, ContentPart, FinishReason, Message, Model, ModelNotFoundError,
-    ProviderConfig, ProviderError, Sampling, Tool, ToolChoice,
+    ChatRequest, Check, CheckStatus, FinishReason, Model, ModelNotFoundError, ProviderConfig,
+    ProviderError, Tool, ToolChoice,
 };
 
 /// How many model ids the `models` line names before "and N more".
@@ -314,26 +314,12 @@ fn one_token(model: &str, with_tool: bool) -> ChatRequest {
     } else {
         Vec::new()
     };
-    ChatRequest {
-        model: model.to_owned(),
-        messages: vec![Message::User(vec![ContentPart::Text("Hi".to_owned())])],
-        tool_choice: with_tool.then_some(ToolChoice::Auto),
-        tools,
-        sampling: Sampling {
-            temperature: Some(0.0),
-            top_p: None,
-            max_tokens: Some(1),
-            stop: Vec::new(),
-            seed: None,
-            presence_penalty: None,
-            frequency_penalty: None,
-            top_k: None,
-            min_p: None,
-            repetition_penalty: None,
-        },
-        chat_template_kwargs_json: None,
-        structured_output: None,
-    }
+    let mut request = crate::request::user_text(model, "Hi");
+    request.tool_choice = with_tool.then_some(ToolChoice::Auto);
+    request.tools = tools;
+    request.sampling.temperature = Some(0.0);
+    request.sampling.max_tokens = Some(1);
+    request
 }
 
 fn finish_name(reason: &FinishReason) -> String {

@@ -5,7 +5,7 @@
 //! `strict` on tools, an empty `tools` array, or the removed `guided_*` fields.
 
 use crate::wit::{
-    ChatRequest, ContentPart, Message, Model, ProviderError, StructuredOutput, ToolChoice,
+    ChatRequest, ContentPart, Message, Model, ProviderError, Sampling, StructuredOutput, ToolChoice,
 };
 use serde_json::{Map, Value};
 
@@ -18,6 +18,35 @@ pub struct BuiltRequest {
     pub model: String,
     /// Whether `max_completion_tokens` was lowered to fit the window.
     pub clamped: bool,
+}
+
+/// Sampling with nothing set: every option is the server's default.
+pub fn default_sampling() -> Sampling {
+    Sampling {
+        temperature: None,
+        top_p: None,
+        max_tokens: None,
+        stop: Vec::new(),
+        seed: None,
+        presence_penalty: None,
+        frequency_penalty: None,
+        top_k: None,
+        min_p: None,
+        repetition_penalty: None,
+    }
+}
+
+/// A request of one user message to `model`, nothing else set.
+pub fn user_text(model: &str, prompt: &str) -> ChatRequest {
+    ChatRequest {
+        model: model.into(),
+        messages: vec![Message::User(vec![ContentPart::Text(prompt.into())])],
+        tools: Vec::new(),
+        tool_choice: None,
+        sampling: default_sampling(),
+        chat_template_kwargs_json: None,
+        structured_output: None,
+    }
 }
 
 /// `vllm/<id>` references name the provider; the server knows only `<id>`.

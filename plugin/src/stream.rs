@@ -880,12 +880,7 @@ mod tests {
         }
 
         fn same(text: &str) -> Result<(), TestCaseError> {
-            match (ours(text), theirs(text)) {
-                (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{}", text),
-                (Err(_), Err(_)) => {}
-                (a, b) => prop_assert!(false, "{text:?}: ours {a:?}, serde {b:?}"),
-            }
-            Ok(())
+            mirror::agree(text, ours(text), theirs(text))
         }
 
         proptest! {

@@ -39,6 +39,25 @@ impl UsageJson {
     }
 }
 
+/// Both readers read `text` to the same value, or both refused it.
+pub(crate) fn agree<T, A, B>(
+    text: &str,
+    ours: Result<T, A>,
+    theirs: Result<T, B>,
+) -> Result<(), TestCaseError>
+where
+    T: PartialEq + std::fmt::Debug,
+    A: std::fmt::Debug,
+    B: std::fmt::Debug,
+{
+    match (ours, theirs) {
+        (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{}", text),
+        (Err(_), Err(_)) => {}
+        (a, b) => prop_assert!(false, "{text:?}: ours {a:?}, serde {b:?}"),
+    }
+    Ok(())
+}
+
 /// Tool call arguments as the plugin used them: text, `""` for none.
 pub(crate) fn arguments_text(arguments: Option<Value>) -> String {
     match arguments {

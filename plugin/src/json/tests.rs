@@ -202,13 +202,7 @@ pub(crate) fn mutated(text: &str, at: usize, how: u8) -> String {
 }
 
 fn same_value(text: &str) -> Result<(), TestCaseError> {
-    let ours = value(text);
-    let theirs = serde_json::from_str::<Value>(text);
-    match (&ours, &theirs) {
-        (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{}", text),
-        (Err(_), Err(_)) => {}
-        _ => prop_assert!(false, "{text:?}: ours {ours:?}, serde_json {theirs:?}"),
-    }
+    super::mirror::agree(text, value(text), serde_json::from_str::<Value>(text))?;
     let skipped = is_valid(text);
     let ignored = serde_json::from_str::<IgnoredAny>(text).is_ok();
     prop_assert_eq!(skipped, ignored, "skipping {:?}", text);

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use vllm_provider::client::Client;
 use vllm_provider::wit::{
-    ChatRequest, ContentPart, InputKind, Message, Model, ModelCost, ProviderConfig, ProviderError,
-    ProviderMode, Sampling, StreamEvent,
+    ChatRequest, InputKind, Model, ModelCost, ProviderConfig, ProviderError, ProviderMode,
+    StreamEvent,
 };
 
 use crate::transport::TcpTransport;
@@ -126,26 +126,9 @@ impl Setup {
 
     /// What every client sends: one user message "hi", at most T tokens.
     pub fn request(&self) -> ChatRequest {
-        ChatRequest {
-            model: self.model.clone(),
-            messages: vec![Message::User(vec![ContentPart::Text("hi".into())])],
-            tools: Vec::new(),
-            tool_choice: None,
-            sampling: Sampling {
-                temperature: None,
-                top_p: None,
-                max_tokens: Some(self.max_tokens),
-                stop: Vec::new(),
-                seed: None,
-                presence_penalty: None,
-                frequency_penalty: None,
-                top_k: None,
-                min_p: None,
-                repetition_penalty: None,
-            },
-            chat_template_kwargs_json: None,
-            structured_output: None,
-        }
+        let mut request = vllm_provider::request::user_text(&self.model, "hi");
+        request.sampling.max_tokens = Some(self.max_tokens);
+        request
     }
 }
 
