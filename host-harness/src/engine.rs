@@ -19,9 +19,14 @@ use crate::limits::EPOCH_TICK;
 use crate::state::HostState;
 
 /// How many plugin stores (calls and open streams together) the process
-/// runs at once; another call waits for a slot. Each slot reserves address
-/// space, not memory: what a plugin touches is what it costs.
+/// runs at once by default; another call waits for a slot. Each slot
+/// reserves address space, not memory: what a plugin touches is what it
+/// costs. [`STORES_VAR`] sets another number.
 pub const MAX_LIVE_STORES: u32 = 1024;
+
+/// The environment variable that sizes the pool (1 to 100 000), read once,
+/// when the first harness of the process is loaded.
+pub const STORES_VAR: &str = "VLLM_HARNESS_MAX_STORES";
 
 /// The most core instances, tables and stacks one store may use. The
 /// provider component has three core modules (its code, the canonical-ABI
@@ -44,6 +49,13 @@ impl Shared {
         let slots = self.slots.as_ref()?;
         // The semaphore is never closed, so acquiring only waits.
         Arc::clone(slots).acquire_owned().await.ok()
+    }
+
+    /// Whether a slot is free now (always, without a pool).
+    pub(crate) fn has_free_slot(&self) -> bool {
+        self.slots
+            .as_ref()
+            .is_none_or(|slots| slots.available_permits() > 0)
     }
 
     /// A slot if one is free now: `Err` when all are taken.
@@ -72,13 +84,19 @@ pub(crate) fn shared() -> Result<&'static Shared, LoadError> {
 }
 
 fn build() -> Result<Shared, String> {
+    let stores = match std::env::var(STORES_VAR) {
+        Err(_) => MAX_LIVE_STORES,
+        Ok(text) => text
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=100_000).contains(n))
+            .ok_or_else(|| format!("{STORES_VAR}={text:?} is not a number from 1 to 100000"))?,
+    };
     // A pool reserves address space up front; where that is refused (a
     // `ulimit -v`, a 32-bit host) instances are allocated on demand.
-    let (engine, slots) = match Engine::new(&config(Some(pool()))) {
-        Ok(engine) => (
-            engine,
-            Some(Arc::new(Semaphore::new(MAX_LIVE_STORES as usize))),
-        ),
+    let (engine, slots) = match Engine::new(&config(Some(pool(stores)))) {
+        Ok(engine) => (engine, Some(Arc::new(Semaphore::new(stores as usize)))),
         Err(_) => (
             Engine::new(&config(None)).map_err(|err| err.to_string())?,
             None,
@@ -104,16 +122,16 @@ fn config(pool: Option<PoolingAllocationConfig>) -> Config {
     config
 }
 
-/// Slots for [`MAX_LIVE_STORES`] stores. Memories keep wasmtime's 4 GiB
-/// maximum, so that bounds checks stay elided; the store's own limiter
-/// applies the harness's memory cap.
-fn pool() -> PoolingAllocationConfig {
+/// Slots for `stores` stores. Memories keep wasmtime's 4 GiB maximum, so
+/// that bounds checks stay elided; the store's own limiter applies the
+/// harness's memory cap.
+fn pool(stores: u32) -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::new();
-    pool.total_component_instances(MAX_LIVE_STORES)
-        .total_core_instances(MAX_LIVE_STORES * CORE_INSTANCES_PER_STORE)
-        .total_memories(MAX_LIVE_STORES)
-        .total_tables(MAX_LIVE_STORES * TABLES_PER_STORE)
-        .total_stacks(MAX_LIVE_STORES);
+    pool.total_component_instances(stores)
+        .total_core_instances(stores * CORE_INSTANCES_PER_STORE)
+        .total_memories(stores)
+        .total_tables(stores * TABLES_PER_STORE)
+        .total_stacks(stores);
     // No `linear_memory_keep_resident`: it saves the page faults of a
     // reused slot but keeps about 1 MiB resident per slot ever used, which
     // at a thousand open streams is a gigabyte.

@@ -329,7 +329,10 @@ impl Harness {
         let harness = self.clone();
         runtime.spawn(async move {
             let prepared = harness.prepare(slot).await.ok();
-            harness.spare().filled(prepared);
+            // Once every slot is taken, a call may be waiting for one: the
+            // spare gives its slot back rather than keep it from that call.
+            let keep = harness.inner.shared.has_free_slot();
+            harness.spare().filled(prepared.filter(|_| keep));
         });
     }
 

@@ -88,6 +88,7 @@ pub use bindings::vllm::provider::types::{
 };
 pub use cache::{CompileCache, LoadInfo, MAX_ENTRIES as CACHE_MAX_ENTRIES};
 pub use capture::CAPTURE_LIMIT;
+pub use engine::{MAX_LIVE_STORES, STORES_VAR};
 pub use env::{API_KEY_VAR, env_from_process};
 pub use error::{CallError, LoadError, PluginTrap, exit_code};
 pub use footprint::{MAX_RESULT_BYTES, MAX_RESULT_ITEMS};
