@@ -18,6 +18,7 @@ pub mod plot;
 pub mod protocol;
 pub mod report;
 pub mod results;
+pub mod rounds;
 pub mod startup;
 pub mod stats;
 pub mod targets;
@@ -137,11 +138,8 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<()> {
     }
     let component = component_peer(&exe, &plugin, scratch.path());
     let clients: Vec<&Peer> = order(&args.peers, &component, &args.baseline);
-    for peer in &clients {
-        let figures =
-            tokio::task::block_in_place(|| peers::measure(peer, &base_url, &plan, &progress));
-        results.clients.push(figures);
-    }
+    results.clients =
+        tokio::task::block_in_place(|| rounds::measure_all(&clients, &base_url, &plan, &progress));
     let startup = startup::Startup {
         plugin: &plugin,
         base_url: &base_url,

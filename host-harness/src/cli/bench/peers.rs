@@ -5,10 +5,10 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use super::child::{self, Measured, Program};
-use super::plan::{Plan, SINGLE};
+use super::plan::Plan;
 use super::protocol::{Report, Scenario};
-use super::results::{ClientFigures, Concurrency, Quantiles, Rate};
-use super::stats::{self, as_us};
+use super::results::Rate;
+use super::stats;
 
 /// The longest one client process may run.
 pub const RUN_LIMIT: Duration = Duration::from_secs(300);
@@ -122,99 +122,6 @@ pub fn run_shape(
     Ok((measured, report))
 }
 
-/// Measures every figure of `peer` under `plan`; `progress` hears what runs.
-pub fn measure(peer: &Peer, base_url: &str, plan: &Plan, progress: &dyn Fn(&str)) -> ClientFigures {
-    let mut figures = ClientFigures {
-        name: peer.name.clone(),
-        ..ClientFigures::default()
-    };
-    let short = |scenario, requests| Shape {
-        scenario,
-        model: SINGLE,
-        requests,
-        concurrency: 1,
-        tokens: plan.short_tokens,
-        exact: true,
-    };
-    let attempt = |label: &str, shape: Shape<'_>| {
-        progress(&format!("{}: {label}", peer.name));
-        run_shape(&peer.program, base_url, shape)
-            .map_err(|why| figures_failure(&peer.name, label, &why))
-    };
-
-    let mut failures = Vec::new();
-    match attempt("latency", short(Scenario::Latency, plan.latency_requests)) {
-        Ok((_, report)) => figures.latency = quantiles(&report.latencies_us),
-        Err(why) => failures.push(why),
-    }
-    match attempt(
-        "time to first token",
-        short(Scenario::Ttft, plan.ttft_requests),
-    ) {
-        Ok((_, report)) => figures.ttft = quantiles(&report.latencies_us),
-        Err(why) => failures.push(why),
-    }
-    for model in &plan.stream_models {
-        let shape = Shape {
-            scenario: Scenario::Stream,
-            model,
-            requests: plan.stream_requests,
-            concurrency: 1,
-            tokens: plan.stream_tokens,
-            exact: true,
-        };
-        match attempt(&format!("{} events of {model}", plan.stream_tokens), shape) {
-            Ok((_, report)) => {
-                if let Some(rate) = stats::per_second(report.events, report.elapsed_us) {
-                    figures.streams.push(Rate {
-                        model: (*model).to_owned(),
-                        events_per_s: rate,
-                    });
-                }
-            }
-            Err(why) => failures.push(why),
-        }
-    }
-    let mut walls = Vec::new();
-    let mut rss = 0;
-    for _ in 0..plan.once_runs {
-        match attempt("fresh process", short(Scenario::Once, 1)) {
-            Ok((measured, _)) => {
-                walls.push(measured.wall);
-                rss = rss.max(measured.max_rss_kib);
-            }
-            Err(why) => {
-                failures.push(why);
-                break;
-            }
-        }
-    }
-    figures.process_us = stats::median_us(&walls);
-    figures.process_rss_kib = (rss > 0).then_some(rss);
-    for &streams in &plan.concurrency {
-        let shape = Shape {
-            scenario: Scenario::Concurrent,
-            model: plan.concurrent_model,
-            requests: 1,
-            concurrency: streams,
-            tokens: plan.concurrent_tokens,
-            exact: true,
-        };
-        match attempt(&format!("{streams} concurrent streams"), shape) {
-            Ok((measured, report)) => figures.concurrency.push(Concurrency {
-                streams,
-                events_per_s: stats::per_second(report.events, report.elapsed_us).unwrap_or(0.0),
-                max_rss_kib: measured.max_rss_kib,
-                cpu_us_per_stream: as_us(measured.cpu) / u64::from(streams.max(1)),
-                errors: report.errors,
-            }),
-            Err(why) => failures.push(why),
-        }
-    }
-    figures.failures = failures;
-    figures
-}
-
 /// The load server's own ceiling: a raw client's rate for each model.
 pub fn ceiling(
     program: &Program,
@@ -248,15 +155,8 @@ pub fn ceiling(
     (rates, failures)
 }
 
-fn figures_failure(client: &str, label: &str, why: &str) -> String {
+pub(super) fn figures_failure(client: &str, label: &str, why: &str) -> String {
     format!("{client}, {label}: {why}")
-}
-
-fn quantiles(samples: &[u64]) -> Option<Quantiles> {
-    Some(Quantiles {
-        p50_us: stats::quantile(samples, 0.5)?,
-        p99_us: stats::quantile(samples, 0.99)?,
-    })
 }
 
 #[cfg(test)]

@@ -1,9 +1,13 @@
 //! How much each benchmark run measures: the full plan behind
 //! BENCHMARKS.md, or a quick one that checks the machinery in seconds.
 
-/// Sizes and models of one benchmark run.
+/// Sizes and models of one benchmark run. The single-stream figures are
+/// taken in `rounds` interleaved rounds (see `rounds.rs`), each with its
+/// share of the requests below.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
+    /// Rounds of the single-stream figures.
+    pub rounds: u32,
     /// Sequential non-streamed requests per client.
     pub latency_requests: u32,
     /// Sequential streamed requests for time to first token.
@@ -47,10 +51,11 @@ impl Plan {
     /// The plan behind BENCHMARKS.md.
     pub fn full() -> Self {
         Self {
+            rounds: 5,
             latency_requests: 200,
             ttft_requests: 200,
             short_tokens: 16,
-            stream_requests: 3,
+            stream_requests: 5,
             stream_tokens: 10_000,
             stream_models: vec![BATCHED, SINGLE, "reasoning", "tools"],
             once_runs: 5,
@@ -68,6 +73,7 @@ impl Plan {
     /// A run of seconds that exercises every figure.
     pub fn quick() -> Self {
         Self {
+            rounds: 1,
             latency_requests: 10,
             ttft_requests: 10,
             short_tokens: 16,

@@ -60,13 +60,15 @@ fn single(out: &mut String, results: &Results, plan: &Plan, baseline: &str) {
         "Latency: {} non-streamed requests of {} tokens; time to first token (TTFT): {} streamed \
          requests; events/s: {} streamed replies of {} events per model (`text-w64`: 64 events \
          per write, `text`: one per write); fresh process: spawn to exit of one short streamed \
-         request (median of {}). Ratios are against `{baseline}` in the same run.\n",
+         request (median of {}). Taken in {} rounds, each running every client in turn on one \
+         shape before the next. Ratios are against `{baseline}` in the same run.\n",
         plan.latency_requests,
         plan.short_tokens,
         plan.ttft_requests,
         plan.stream_requests,
         plan.stream_tokens,
         plan.once_runs,
+        plan.rounds,
     );
     let mut header = vec![
         "client".to_owned(),
