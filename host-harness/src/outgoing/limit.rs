@@ -5,17 +5,17 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use wasmtime_wasi_http::{Error as HttpError, WasiBody};
+use wasmtime_wasi_http::Error as HttpError;
 
 /// A response body that fails once more than `limit` bytes have come.
-pub(crate) struct LimitedBody {
-    inner: WasiBody,
+pub(crate) struct LimitedBody<B> {
+    inner: B,
     seen: u64,
     limit: u64,
 }
 
-impl LimitedBody {
-    pub(crate) fn new(inner: WasiBody, limit: u64) -> Self {
+impl<B> LimitedBody<B> {
+    pub(crate) fn new(inner: B, limit: u64) -> Self {
         Self {
             inner,
             seen: 0,
@@ -24,7 +24,10 @@ impl LimitedBody {
     }
 }
 
-impl Body for LimitedBody {
+impl<B> Body for LimitedBody<B>
+where
+    B: Body<Data = Bytes, Error = HttpError> + Unpin,
+{
     type Data = Bytes;
     type Error = HttpError;
 
@@ -57,6 +60,7 @@ impl Body for LimitedBody {
 mod tests {
     use super::*;
     use http_body_util::BodyExt;
+    use wasmtime_wasi_http::WasiBody;
 
     /// A body that yields the given chunks, one frame each.
     struct Chunks(std::collections::VecDeque<Bytes>);
@@ -73,7 +77,7 @@ mod tests {
         }
     }
 
-    async fn drain(body: &mut LimitedBody) -> (usize, Option<HttpError>) {
+    async fn drain(body: &mut LimitedBody<WasiBody>) -> (usize, Option<HttpError>) {
         let mut total = 0;
         loop {
             match body.frame().await {

@@ -86,15 +86,21 @@ pub(crate) async fn send(
 ) -> Result<Sent, HttpError> {
     if request.uri().scheme() != Some(&Scheme::HTTP) {
         let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-        let response = response
-            .map(|body| Batched::new(LimitedBody::new(body.boxed_unsync(), limit)).boxed_unsync());
+        let response = response.map(|body| plugin_body(body.boxed_unsync(), limit));
         return Ok((response, Box::new(io)));
     }
     let timeouts = Timeouts::of(options.as_ref());
     let response = send_plain(request, timeouts).await?;
-    let response = response
-        .map(|body| Batched::new(LimitedBody::new(body.boxed_unsync(), limit)).boxed_unsync());
+    let response = response.map(|body| plugin_body(body, limit));
     Ok((response, Box::new(async { Ok(()) })))
+}
+
+/// The body the plugin reads: bounded, and batched.
+fn plugin_body<B>(body: B, limit: u64) -> WasiBody
+where
+    B: http_body::Body<Data = bytes::Bytes, Error = HttpError> + Unpin + Send + 'static,
+{
+    Batched::new(LimitedBody::new(body, limit)).boxed_unsync()
 }
 
 /// An `http://` request over a connection of its own, whose response body

@@ -27,7 +27,7 @@ use child::Program;
 use peers::{Peer, Shape};
 use plan::{BATCHED, Plan, SINGLE};
 use protocol::Scenario;
-use results::{Quantiles, RealVllm, Results};
+use results::{RealVllm, Results};
 
 use super::GlobalArgs;
 use super::fail::Failure;
@@ -240,12 +240,8 @@ fn real_vllm(
         };
         match peers::run_shape(&peer.program, url, ttft) {
             Ok((_, report)) => {
-                if let (Some(p50_us), Some(p99_us)) = (
-                    stats::quantile(&report.latencies_us, 0.5),
-                    stats::quantile(&report.latencies_us, 0.99),
-                ) {
-                    real.ttft
-                        .push((peer.name.clone(), Quantiles { p50_us, p99_us }));
+                if let Some(quantiles) = stats::quantiles(&report.latencies_us) {
+                    real.ttft.push((peer.name.clone(), quantiles));
                 }
             }
             Err(why) => real

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::results::Results;
+use super::results::{Concurrency, Results};
 use super::targets::rate;
 
 const PANEL_W: f64 = 420.0;
@@ -20,38 +20,33 @@ struct Panel<'a> {
     label: fn(f64) -> String,
 }
 
+/// One line per client: `value` of each concurrency level, against the
+/// number of streams.
+fn series(results: &Results, value: fn(&Concurrency) -> f64) -> Vec<(&str, Vec<(f64, f64)>)> {
+    results
+        .clients
+        .iter()
+        .map(|c| {
+            let points = c
+                .concurrency
+                .iter()
+                .map(|level| (f64::from(level.streams), value(level)))
+                .collect();
+            (c.name.as_str(), points)
+        })
+        .collect()
+}
+
 /// The SVG document for `results`.
 pub fn svg(results: &Results) -> String {
     let events = Panel {
         title: "events/s, all streams together",
-        series: results
-            .clients
-            .iter()
-            .map(|c| {
-                let points = c
-                    .concurrency
-                    .iter()
-                    .map(|l| (f64::from(l.streams), l.events_per_s))
-                    .collect();
-                (c.name.as_str(), points)
-            })
-            .collect(),
+        series: series(results, |level| level.events_per_s),
         label: rate,
     };
     let rss = Panel {
         title: "peak RSS of the client process (MB)",
-        series: results
-            .clients
-            .iter()
-            .map(|c| {
-                let points = c
-                    .concurrency
-                    .iter()
-                    .map(|l| (f64::from(l.streams), l.max_rss_kib as f64 * 1024.0 / 1e6))
-                    .collect();
-                (c.name.as_str(), points)
-            })
-            .collect(),
+        series: series(results, |level| level.max_rss_kib as f64 * 1024.0 / 1e6),
         label: |mb| format!("{mb:.0}"),
     };
     let width = 2.0 * (PANEL_W + 2.0 * MARGIN);

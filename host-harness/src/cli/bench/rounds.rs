@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::peers::{Peer, Shape, figures_failure, run_shape};
 use super::plan::{Plan, SINGLE};
 use super::protocol::Scenario;
-use super::results::{ClientFigures, Concurrency, Quantiles, Rate};
+use super::results::{ClientFigures, Concurrency, Rate};
 use super::stats::{self, as_us};
 
 /// What one client's runs add up to.
@@ -166,21 +166,14 @@ fn figures(name: &str, plan: &Plan, tally: Tally) -> ClientFigures {
         .collect();
     ClientFigures {
         name: name.to_owned(),
-        latency: quantiles(&tally.latencies_us),
-        ttft: quantiles(&tally.ttfts_us),
+        latency: stats::quantiles(&tally.latencies_us),
+        ttft: stats::quantiles(&tally.ttfts_us),
         streams,
         process_us: stats::median_us(&tally.walls),
         process_rss_kib: (tally.process_rss_kib > 0).then_some(tally.process_rss_kib),
         concurrency: tally.concurrency,
         failures: tally.failures.into_iter().map(|(_, why)| why).collect(),
     }
-}
-
-fn quantiles(samples: &[u64]) -> Option<Quantiles> {
-    Some(Quantiles {
-        p50_us: stats::quantile(samples, 0.5)?,
-        p99_us: stats::quantile(samples, 0.99)?,
-    })
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::results::Quantiles;
+
 /// The `q`-quantile (0..=1) of `samples` by the nearest-rank method; `None`
 /// when there are none.
 pub fn quantile(samples: &[u64], q: f64) -> Option<u64> {
@@ -14,6 +16,14 @@ pub fn quantile(samples: &[u64], q: f64) -> Option<u64> {
     sorted
         .get(rank.saturating_sub(1).min(sorted.len() - 1))
         .copied()
+}
+
+/// p50 and p99 of `samples`; `None` when there are none.
+pub fn quantiles(samples: &[u64]) -> Option<Quantiles> {
+    Some(Quantiles {
+        p50_us: quantile(samples, 0.5)?,
+        p99_us: quantile(samples, 0.99)?,
+    })
 }
 
 /// The median of `samples` (nearest rank).

@@ -6,9 +6,9 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use vllm_provider::client::Client;
+use vllm_provider::usage::ZERO_COST;
 use vllm_provider::wit::{
-    ChatRequest, InputKind, Model, ModelCost, ProviderConfig, ProviderError, ProviderMode,
-    StreamEvent,
+    ChatRequest, InputKind, Model, ProviderConfig, ProviderError, ProviderMode, StreamEvent,
 };
 
 use crate::transport::TcpTransport;
@@ -110,12 +110,7 @@ impl Setup {
                 name: self.model.clone(),
                 reasoning: false,
                 input: vec![InputKind::Text],
-                cost: ModelCost {
-                    input: 0.0,
-                    output: 0.0,
-                    cache_read: 0.0,
-                    cache_write: 0.0,
-                },
+                cost: ZERO_COST,
                 context_window: window,
                 max_tokens: self.max_tokens,
                 root: None,
