@@ -1,0 +1,129 @@
+// The OpenClaw provider `vllm-wasm`: every vLLM request (model discovery and
+// chat) is made by the WebAssembly component inside its sandbox; this file
+// only translates between OpenClaw's hooks and the component's interface.
+
+import {
+  API_KEY_ENV,
+  baseUrlSetting,
+  catalogModel,
+  configInput,
+  configuredBaseUrl,
+  FALLBACK_CONTEXT_WINDOW,
+  PROVIDER_ID,
+  providerSection,
+  referencedEnv,
+  sandboxSettings,
+} from "./config.js";
+import { AssistantEventStream } from "./event-stream.js";
+import { EventMapper } from "./events.js";
+import { chatRequest } from "./request.js";
+import { sandboxFor } from "./sandboxes.js";
+
+/** Models the catalog or a dynamic lookup discovered, by base URL then id: what `resolveDynamicModel` (synchronous) answers from. */
+const discovered = new Map();
+
+function remember(baseUrl, models) {
+  discovered.set(baseUrl, new Map(models.map((model) => [model.id, model])));
+}
+
+/** Asks the component for the configuration and the server's models. */
+async function discover({ config, apiKey, baseUrl = baseUrlSetting(config), logger, signal }) {
+  const section = providerSection(config);
+  const sandbox = sandboxFor(baseUrl ?? configuredBaseUrl(config), sandboxSettings(config));
+  const resolved = await sandbox.resolveConfig(
+    configInput({ section, env: referencedEnv(section), apiKey, baseUrl: baseUrl }),
+    { signal },
+  );
+  if (resolved.mode === "disabled") {
+    logger?.debug?.(`${PROVIDER_ID}: ${resolved.reason}`);
+    return null;
+  }
+  const models = (await sandbox.discoverModels(resolved, { signal })).map(catalogModel);
+  remember(resolved.baseUrl, models);
+  return { baseUrl: resolved.baseUrl, models };
+}
+
+function runtimeModel(baseUrl, model) {
+  return { ...model, provider: PROVIDER_ID, api: "openai-completions", baseUrl };
+}
+
+/** The StreamFn OpenClaw calls for one model turn. It never throws: failures end the stream with an `error` event. */
+export function createStreamFn(ctx) {
+  const config = ctx.config;
+  return (model, context, options = {}) => {
+    const out = new AssistantEventStream();
+    const mapper = new EventMapper(out, model);
+    const signal = options.signal;
+    (async () => {
+      const section = providerSection(config);
+      const baseUrl = model.baseUrl || configuredBaseUrl(config);
+      const sandbox = sandboxFor(baseUrl, sandboxSettings(config));
+      const resolved = await sandbox.resolveConfig(
+        configInput({ section, env: referencedEnv(section), apiKey: options.apiKey, baseUrl }),
+        { signal },
+      );
+      for await (const events of sandbox.stream(resolved, chatRequest(model, context, options), { signal })) {
+        for (const event of events) mapper.push(event);
+      }
+      mapper.finish();
+    })().catch((error) => mapper.fail(error, signal?.aborted === true));
+    return out;
+  };
+}
+
+/** The provider object registered with `api.registerProvider`. */
+export function vllmWasmProvider(api) {
+  const logger = api?.logger;
+  return {
+    id: PROVIDER_ID,
+    label: "vLLM (sandboxed WebAssembly)",
+    docsPath: "/providers/vllm",
+    envVars: [API_KEY_ENV],
+    auth: [],
+    catalog: {
+      order: "late",
+      run: async (ctx) => {
+        // `apiKey` may be a marker OpenClaw stores in place of the secret
+        // (e.g. the variable's name); `discoveryApiKey` is the usable value.
+        const { apiKey, discoveryApiKey } = ctx.resolveProviderApiKey(PROVIDER_ID);
+        if (!apiKey && !providerSection(ctx.config) && !baseUrlSetting(ctx.config)) return null;
+        try {
+          const found = await discover({ config: ctx.config, apiKey: discoveryApiKey, logger, signal: ctx.signal });
+          if (!found) return null;
+          return { provider: { baseUrl: found.baseUrl, apiKey, api: "openai-completions", models: found.models } };
+        } catch (error) {
+          logger?.warn?.(`${PROVIDER_ID}: model discovery failed: ${error.message}`);
+          return null;
+        }
+      },
+    },
+    prepareDynamicModel: async (ctx) => {
+      const baseUrl = ctx.providerConfig?.baseUrl || configuredBaseUrl(ctx.config);
+      // This hook gets no key resolver; the key's variable is the one source.
+      const apiKey = process.env[API_KEY_ENV] || undefined;
+      try {
+        const found = await discover({ config: ctx.config, apiKey, baseUrl, logger });
+        const model = found?.models.find((m) => m.id === ctx.modelId);
+        return model ? runtimeModel(found.baseUrl, model) : undefined;
+      } catch (error) {
+        logger?.warn?.(`${PROVIDER_ID}: could not look up ${ctx.modelId}: ${error.message}`);
+        return undefined;
+      }
+    },
+    resolveDynamicModel: (ctx) => {
+      const baseUrl = ctx.providerConfig?.baseUrl || configuredBaseUrl(ctx.config);
+      const known = discovered.get(baseUrl)?.get(ctx.modelId);
+      if (known) return runtimeModel(baseUrl, known);
+      return runtimeModel(baseUrl, {
+        id: ctx.modelId,
+        name: ctx.modelId,
+        reasoning: false,
+        input: ["text"],
+        cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+        contextWindow: FALLBACK_CONTEXT_WINDOW,
+        maxTokens: 8192,
+      });
+    },
+    createStreamFn,
+  };
+}

@@ -1,0 +1,42 @@
+// Errors a sandboxed call ends with. `ProviderError` is the component's own
+// typed `provider-error` (its `kind` is the WIT variant's tag and `detail`
+// its payload); `SandboxError` is the sandbox stopping a call: a trap, a
+// forbidden import, a memory or time limit, a worker that died, an abort.
+
+/** The message a `provider-error` payload carries, whatever its variant. */
+export function providerErrorMessage({ tag, val }) {
+  switch (tag) {
+    case "connection":
+      return `cannot reach the vLLM server at ${val.authority}: ${val.message}`;
+    case "model-not-found":
+    case "context-length-exceeded":
+    case "server":
+      return val.message;
+    case "invalid-config":
+      return `invalid configuration at ${val.path}: ${val.reason}`;
+    default:
+      return typeof val === "string" ? val : JSON.stringify(val);
+  }
+}
+
+export class ProviderError extends Error {
+  /** @param {{tag: string, val: unknown}} payload the WIT `provider-error` */
+  constructor(payload) {
+    super(providerErrorMessage(payload));
+    this.name = "ProviderError";
+    this.kind = payload.tag;
+    this.detail = payload.val;
+  }
+}
+
+export class SandboxError extends Error {
+  /**
+   * @param {"trap"|"forbidden"|"memory"|"timeout"|"aborted"|"worker"|"host"} kind
+   * @param {string} message
+   */
+  constructor(kind, message) {
+    super(message);
+    this.name = "SandboxError";
+    this.kind = kind;
+  }
+}

@@ -1,0 +1,277 @@
+// A provider component (the vllm:provider world) run by jco in worker
+// threads, with the wasmtime harness's sandbox rules:
+//   - network: outgoing HTTP only to one origin, refused with wasi-http's
+//     `HTTP-request-denied` otherwise (see ./imports.js);
+//   - no files, sockets or randomness: those interfaces are not provided;
+//   - environment: only the variables given in `env`;
+//   - memory: every linear memory capped at `memoryLimitBytes`;
+//   - time: a call that runs past `callTimeoutMs` (wall clock: Node cannot
+//     meter one thread's CPU) has its worker terminated, as has an aborted one.
+// Each call gets a fresh component instance in an idle worker; at most
+// `maxWorkers` calls run at once and the others wait their turn.
+
+import { Worker } from "node:worker_threads";
+import { ProviderError, SandboxError } from "./errors.js";
+import { originOf } from "./imports.js";
+import { generatedDir, requireGenerated } from "./paths.js";
+
+export { ProviderError, SandboxError } from "./errors.js";
+export { originOf } from "./imports.js";
+
+const MiB = 1024 * 1024;
+const WORKER_URL = new URL("./worker.js", import.meta.url);
+const DENIED_KEPT = 100;
+/** The worker -> {message, exit} handlers of what it is doing now (starting, or one call). */
+const handlers = new WeakMap();
+
+export const DEFAULTS = Object.freeze({
+  memoryLimitBytes: 64 * MiB,
+  callTimeoutMs: 10 * 60 * 1000,
+  maxWorkers: 4,
+  maxBatches: 10_000_000,
+});
+
+function toError(failure, memoryLimitBytes) {
+  if (failure.provider) return new ProviderError(failure.provider);
+  const { kind, message } = failure.trap;
+  if (kind === "trap") {
+    return new SandboxError(
+      "trap",
+      `the component trapped: ${message} (a component that outgrows its ${memoryLimitBytes / MiB} MiB memory limit ends this way)`,
+    );
+  }
+  return new SandboxError(kind, message);
+}
+
+export class ComponentSandbox {
+  #options;
+  #idle = [];
+  #workers = 0;
+  #waiting = [];
+  #nextId = 0;
+  #closed = false;
+  /** The requests the component tried to send elsewhere, newest last (at most 100). */
+  denied = [];
+
+  /**
+   * @param {object} options
+   * @param {string} options.allowedUrl the vLLM base URL: the only origin the component may call
+   * @param {Record<string, string>} [options.env] the component's whole environment (default: empty)
+   * @param {string} [options.component] "provider" (default) or another transpiled component's name
+   * @param {string} [options.componentDir] where that component was transpiled (default: generated/<component>)
+   * @param {number} [options.memoryLimitBytes] linear memory cap (default 64 MiB)
+   * @param {number} [options.callTimeoutMs] wall-clock limit per call (default 10 minutes)
+   * @param {number} [options.maxWorkers] calls that may run at once (default 4)
+   */
+  constructor(options) {
+    const component = options.component ?? "provider";
+    const componentDir = options.componentDir ?? (requireGenerated(component), generatedDir(component));
+    this.#options = {
+      ...DEFAULTS,
+      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+      component,
+      componentDir,
+      allowedOrigin: originOf(options.allowedUrl),
+      env: Object.entries(options.env ?? {}),
+    };
+    for (const key of ["memoryLimitBytes", "callTimeoutMs", "maxWorkers", "maxBatches"]) {
+      const value = this.#options[key];
+      if (!Number.isInteger(value) || value < 1) throw new TypeError(`${key} must be a positive integer, got ${value}`);
+    }
+  }
+
+  /** The origin (`scheme://host:port`) the component may reach. */
+  get allowedOrigin() {
+    return this.#options.allowedOrigin;
+  }
+
+  resolveConfig(input, opts) {
+    return this.#call("resolveConfig", [input], opts);
+  }
+
+  discoverModels(config, opts) {
+    return this.#call("discoverModels", [config], opts);
+  }
+
+  complete(config, request, opts) {
+    return this.#call("complete", [config, request], opts);
+  }
+
+  diagnose(config, model, opts) {
+    return this.#call("diagnose", [config, model], opts);
+  }
+
+  /**
+   * The component's stream as batches of WIT `stream-event`s. Leaving the
+   * loop early, or aborting `signal`, ends the call (its worker is stopped,
+   * which closes the connection to the server).
+   */
+  async *stream(config, request, { signal } = {}) {
+    const stop = new AbortController();
+    const queue = [];
+    let wake = null;
+    let done = false;
+    let failure = null;
+    const signals = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+    this.#call("stream", [config, request], {
+      signal: signals,
+      onEvents: (events) => {
+        queue.push(events);
+        wake?.();
+      },
+    }).then(
+      () => {
+        done = true;
+        wake?.();
+      },
+      (error) => {
+        failure = error;
+        done = true;
+        wake?.();
+      },
+    );
+    try {
+      for (;;) {
+        if (queue.length > 0) {
+          yield queue.shift();
+        } else if (done) {
+          if (failure) throw failure;
+          return;
+        } else {
+          await new Promise((resolve) => {
+            wake = resolve;
+          });
+          wake = null;
+        }
+      }
+    } finally {
+      if (!done) stop.abort();
+    }
+  }
+
+  /** Stops every worker; calls still running fail with an "aborted" SandboxError. */
+  async close() {
+    this.#closed = true;
+    const idle = this.#idle.splice(0);
+    for (const waiter of this.#waiting.splice(0)) waiter.reject(new SandboxError("aborted", "the sandbox was closed"));
+    await Promise.all(idle.map((worker) => worker.terminate()));
+  }
+
+  // Each worker keeps one listener per event for its whole life; they hand
+  // what arrives to the call it is running (`worker.removeAllListeners()`
+  // would also drop the listeners Node's own message port relies on).
+  #spawn() {
+    const { componentDir, component, allowedOrigin, env, memoryLimitBytes, maxBatches } = this.#options;
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(WORKER_URL, {
+        workerData: { componentDir, name: component, allowedOrigin, env, memoryLimitBytes, maxBatches },
+        env: {},
+        stdin: false,
+      });
+      const starting = {
+        message: (message) => {
+          if (message?.ready) {
+            handlers.delete(worker);
+            resolve(worker);
+          } else {
+            starting.exit(`sent ${JSON.stringify(message)} instead of starting`);
+          }
+        },
+        exit: (why) => {
+          handlers.delete(worker);
+          worker.terminate();
+          reject(new SandboxError("worker", `the sandbox worker did not start: ${why}`));
+        },
+      };
+      handlers.set(worker, starting);
+      worker.on("message", (message) => handlers.get(worker)?.message(message));
+      worker.on("error", (error) => handlers.get(worker)?.exit(`it failed: ${error?.message ?? error}`));
+      worker.on("exit", (code) => handlers.get(worker)?.exit(`it exited with code ${code}`));
+    });
+  }
+
+  async #acquire() {
+    if (this.#closed) throw new SandboxError("aborted", "the sandbox was closed");
+    const idle = this.#idle.pop();
+    if (idle) return idle;
+    if (this.#workers < this.#options.maxWorkers) {
+      this.#workers++;
+      try {
+        return await this.#spawn();
+      } catch (error) {
+        this.#workers--;
+        throw error;
+      }
+    }
+    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
+  }
+
+  #release(worker) {
+    handlers.delete(worker);
+    const waiter = this.#waiting.shift();
+    if (waiter) {
+      waiter.resolve(worker);
+    } else if (this.#closed) {
+      this.#discard(worker);
+    } else {
+      worker.unref();
+      this.#idle.push(worker);
+    }
+  }
+
+  #discard(worker) {
+    handlers.delete(worker);
+    worker.terminate();
+    this.#workers--;
+    // A caller waiting for a worker gets a new one in its place.
+    const waiter = this.#waiting.shift();
+    if (waiter) this.#acquire().then(waiter.resolve, waiter.reject);
+  }
+
+  #recordDenied(list) {
+    if (!list?.length) return;
+    this.denied.push(...list);
+    if (this.denied.length > DENIED_KEPT) this.denied.splice(0, this.denied.length - DENIED_KEPT);
+  }
+
+  async #call(op, args, { signal, onEvents } = {}) {
+    signal?.throwIfAborted();
+    const worker = await this.#acquire();
+    worker.ref();
+    const id = ++this.#nextId;
+    const { callTimeoutMs, memoryLimitBytes } = this.#options;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (release, outcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        if (release) this.#release(worker);
+        else this.#discard(worker);
+        outcome();
+      };
+      const stopWith = (error) => finish(false, () => reject(error));
+      const onAbort = () => stopWith(new SandboxError("aborted", `the ${op} call was aborted`));
+      const timer = setTimeout(
+        () => stopWith(new SandboxError("timeout", `the ${op} call ran past the sandbox's ${callTimeoutMs} ms limit and was stopped`)),
+        callTimeoutMs,
+      );
+      signal?.addEventListener("abort", onAbort, { once: true });
+      handlers.set(worker, {
+        message: (message) => {
+          if (message.id !== id) return;
+          if (message.events) {
+            onEvents?.(message.events);
+            return;
+          }
+          this.#recordDenied(message.denied);
+          if (message.error) finish(true, () => reject(toError(message.error, memoryLimitBytes)));
+          else finish(true, () => resolve(message.value));
+        },
+        exit: (why) => stopWith(new SandboxError("worker", `the sandbox worker stopped during ${op}: ${why}`)),
+      });
+      worker.postMessage({ id, op, args });
+    });
+  }
+}

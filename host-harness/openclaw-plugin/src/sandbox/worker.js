@@ -1,0 +1,90 @@
+// The worker thread one sandboxed component call runs in. The WASI shim
+// blocks its thread while the guest waits on I/O, so the component never runs
+// on the host's event loop. One call at a time; each call gets a fresh
+// instance (like the wasmtime harness's fresh store per call), so nothing a
+// call leaves behind is seen by the next one. The compiled modules are kept.
+//
+// Protocol (see ./index.js): the host posts {id, op, args}; the worker answers
+// {id, value} | {id, error} and, for `stream`, first {id, events} per batch.
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parentPort, workerData } from "node:worker_threads";
+import { sandboxImports, SandboxTrap } from "./imports.js";
+import { limitMemory } from "./wasm-memory.js";
+
+const { componentDir, name, allowedOrigin, env, memoryLimitBytes, maxBatches } = workerData;
+
+const denied = [];
+const imports = sandboxImports({
+  allowedOrigin,
+  env,
+  onDenied: (shown) => denied.push(shown),
+});
+const { instantiate } = await import(pathToFileURL(join(componentDir, `${name}.js`)).href);
+const modules = new Map();
+
+async function getCoreModule(file) {
+  let module = modules.get(file);
+  if (!module) {
+    const bytes = await readFile(join(componentDir, file));
+    module = await WebAssembly.compile(limitMemory(bytes, memoryLimitBytes));
+    modules.set(file, module);
+  }
+  return module;
+}
+
+/** What crosses back to the host for a failure: the component's typed error, or a trap. */
+function failure(error) {
+  if (error && typeof error === "object" && "payload" in error && error.payload?.tag) {
+    return { provider: error.payload };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const kind = error instanceof SandboxTrap ? "forbidden" : error instanceof WebAssembly.RuntimeError ? "trap" : "host";
+  return { trap: { kind, message } };
+}
+
+function drainDenied() {
+  return denied.splice(0, denied.length);
+}
+
+async function run({ id, op, args }) {
+  const root = await instantiate(getCoreModule, imports);
+  const provider = root.provider ?? root["vllm:provider/provider@0.1.0"];
+  switch (op) {
+    case "resolveConfig":
+      return provider.resolveConfig(args[0]);
+    case "discoverModels":
+      return provider.discoverModels(args[0]);
+    case "complete":
+      return provider.complete(args[0], args[1]);
+    case "diagnose":
+      return provider.diagnose(args[0], args[1]);
+    case "stream": {
+      const stream = provider.startStream(args[0], args[1]);
+      try {
+        for (let batch = 0; batch < maxBatches; batch++) {
+          const events = stream.next();
+          if (events === undefined) return null;
+          parentPort.postMessage({ id, events });
+        }
+        throw new SandboxTrap(`the component's stream produced more than ${maxBatches} batches`);
+      } finally {
+        stream[Symbol.dispose]?.();
+      }
+    }
+    default:
+      throw new Error(`unknown operation ${op}`);
+  }
+}
+
+parentPort.on("message", async (message) => {
+  try {
+    const value = await run(message);
+    parentPort.postMessage({ id: message.id, value, denied: drainDenied() });
+  } catch (error) {
+    parentPort.postMessage({ id: message.id, error: failure(error), denied: drainDenied() });
+  }
+});
+parentPort.postMessage({ ready: true });

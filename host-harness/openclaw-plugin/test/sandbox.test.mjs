@@ -1,0 +1,235 @@
+// The Node sandbox with real components: the provider against a loopback
+// mock vLLM, and the hostile test component (tests/hostile-plugin) trying to
+// get out. Run with `node --test test/` after `npm run build`.
+
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { ComponentSandbox, ProviderError, SandboxError } from "../src/sandbox/index.js";
+import { generatedDir } from "../src/sandbox/paths.js";
+import { MAX_MODEL_LEN, MODEL, startMockVllm } from "./support/mock-vllm.mjs";
+import { existsSync } from "node:fs";
+
+const configInput = (baseUrl, extra = {}) => ({
+  providerJson: JSON.stringify({ baseUrl, ...extra }),
+  env: [],
+  authProfileKey: undefined,
+  baseUrlOverride: undefined,
+});
+
+export const userRequest = (text, extra = {}) => ({
+  model: MODEL,
+  messages: [{ tag: "user", val: [{ tag: "text", val: text }] }],
+  tools: [],
+  toolChoice: undefined,
+  sampling: { stop: [] },
+  chatTemplateKwargsJson: undefined,
+  structuredOutput: undefined,
+  ...extra,
+});
+
+const weatherTool = {
+  name: "get_weather",
+  description: "Weather in a city",
+  parametersJson: JSON.stringify({ type: "object", properties: { city: { type: "string" } }, required: ["city"] }),
+};
+
+/** A TCP listener that counts connections: proof that nothing reached it. */
+async function listener(host, port) {
+  const connections = [];
+  const server = createServer((socket) => {
+    connections.push(socket.remoteAddress);
+    socket.destroy();
+  });
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  });
+  return { connections, port: server.address().port, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+describe("the provider component in the Node sandbox", () => {
+  let mock;
+  let sandbox;
+  let config;
+  before(async () => {
+    mock = await startMockVllm({ apiKey: "sk-sandbox-test" });
+    sandbox = new ComponentSandbox({ allowedUrl: mock.baseUrl });
+    config = await sandbox.resolveConfig(configInput(mock.baseUrl, { apiKey: "sk-sandbox-test" }));
+  });
+  after(async () => {
+    await sandbox.close();
+    await mock.close();
+  });
+
+  test("resolves the configuration the operator wrote", () => {
+    assert.equal(config.baseUrl, mock.baseUrl);
+    assert.equal(config.mode, "discover");
+    assert.equal(config.apiKey, "sk-sandbox-test");
+  });
+
+  test("discovers the server's models with max_model_len as the context window", async () => {
+    const models = await sandbox.discoverModels(config);
+    assert.deepEqual(models.map((m) => [m.id, m.contextWindow]), [[MODEL, MAX_MODEL_LEN]]);
+    const seen = mock.requests.at(-1);
+    assert.equal(seen.url, "/v1/models");
+    assert.equal(seen.headers.authorization, "Bearer sk-sandbox-test");
+  });
+
+  test("completes a chat", async () => {
+    const completion = await sandbox.complete(config, userRequest("hi"));
+    assert.equal(completion.text, "Hello from the mock");
+    assert.deepEqual(completion.finishReason, { tag: "stop" });
+  });
+
+  test("streams a tool call as start, deltas and end", async () => {
+    const events = [];
+    for await (const batch of sandbox.stream(config, userRequest("please call a tool", { tools: [weatherTool] }))) {
+      events.push(...batch);
+    }
+    const tags = events.map((e) => e.tag);
+    assert.ok(tags.includes("tool-call-start"), tags.join(","));
+    const end = events.find((e) => e.tag === "tool-call-end");
+    assert.deepEqual(JSON.parse(end.val.arguments), { city: "Paris" });
+    assert.deepEqual(events.at(-1), { tag: "finish", val: { tag: "tool-calls" } });
+  });
+
+  test("streams reasoning apart from text", async () => {
+    const events = [];
+    for await (const batch of sandbox.stream(config, userRequest("think first"))) events.push(...batch);
+    const join = (tag) => events.filter((e) => e.tag === tag).map((e) => e.val).join("");
+    assert.equal(join("reasoning-delta"), "Let me think.");
+    assert.equal(join("text-delta"), "Done thinking.");
+  });
+
+  test("an aborted stream stops its worker and closes the server's connection", async () => {
+    const abort = new AbortController();
+    let batches = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const _ of sandbox.stream(config, userRequest("go slow"), { signal: abort.signal })) {
+          if (++batches === 2) abort.abort();
+        }
+      })(),
+      (error) => error instanceof SandboxError && error.kind === "aborted",
+    );
+    for (let i = 0; i < 100 && mock.closedEarly.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(mock.closedEarly.length, 1, "the server saw the connection close before the stream ended");
+    // The sandbox still serves the next call, from a new worker.
+    assert.equal((await sandbox.complete(config, userRequest("hi"))).text, "Hello from the mock");
+  });
+
+  test("leaving a stream early also ends the call", async () => {
+    const before = mock.closedEarly.length;
+    for await (const _ of sandbox.stream(config, userRequest("go slow"))) break;
+    for (let i = 0; i < 100 && mock.closedEarly.length === before; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(mock.closedEarly.length, before + 1);
+  });
+
+  test("a wrong key is the component's typed auth error", async () => {
+    const wrong = await sandbox.resolveConfig(configInput(mock.baseUrl, { apiKey: "sk-wrong" }));
+    await assert.rejects(sandbox.discoverModels(wrong), (error) => {
+      assert.ok(error instanceof ProviderError);
+      assert.equal(error.kind, "auth");
+      assert.ok(!error.message.includes("sk-wrong"), "the key is not in the message");
+      return true;
+    });
+  });
+
+  test("a base URL other than the allowed one is refused before any connection", async () => {
+    const elsewhere = await listener("127.0.0.1", 0);
+    try {
+      const other = `http://127.0.0.1:${elsewhere.port}/v1`;
+      const redirected = await sandbox.resolveConfig(configInput(other));
+      await assert.rejects(sandbox.discoverModels(redirected), (error) => {
+        assert.ok(error instanceof ProviderError);
+        assert.equal(error.kind, "denied");
+        return true;
+      });
+      assert.deepEqual(elsewhere.connections, []);
+      assert.equal(sandbox.denied.at(-1), `http://127.0.0.1:${elsewhere.port}`);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+});
+
+const hostileBuilt = existsSync(generatedDir("hostile"));
+
+describe("the hostile component in the Node sandbox", { skip: !hostileBuilt && "the hostile component is not built" }, () => {
+  let mock;
+  let sandbox;
+  let config;
+  const attack = async (name, box = sandbox) => box.complete(config, userRequest(`attack ${name}`, { model: name }));
+  before(async () => {
+    mock = await startMockVllm();
+    sandbox = new ComponentSandbox({ allowedUrl: mock.baseUrl, component: "hostile", callTimeoutMs: 3000 });
+    // The hostile component takes its base URL from the override only.
+    config = await sandbox.resolveConfig({ ...configInput(mock.baseUrl), baseUrlOverride: mock.baseUrl });
+  });
+  after(async () => {
+    await sandbox.close();
+    await mock.close();
+  });
+
+  test("is served when it behaves", async () => {
+    assert.equal((await attack("echo")).text, "ok");
+  });
+
+  for (const [name, host, portShift] of [
+    ["other-host", "127.0.0.2", 0],
+    ["other-port", "127.0.0.1", 1],
+  ]) {
+    test(`${name}: the request is refused and nothing reaches the other listener`, async (t) => {
+      let target;
+      try {
+        target = await listener(host, mock.port + portShift);
+      } catch (error) {
+        t.skip(`cannot listen on ${host}:${mock.port + portShift}: ${error.code}`);
+        return;
+      }
+      try {
+        await assert.rejects(attack(name), (error) => {
+          assert.ok(error instanceof ProviderError, String(error));
+          assert.equal(error.kind, "denied");
+          assert.match(error.message, /HTTP-request-denied|HttpRequestDenied/);
+          return true;
+        });
+        assert.deepEqual(target.connections, []);
+        assert.equal(sandbox.denied.at(-1), `http://${host}:${mock.port + portShift}`);
+      } finally {
+        await target.close();
+      }
+    });
+  }
+
+  test("other-scheme: an ftp:// request to the allowed authority is refused", async () => {
+    await assert.rejects(attack("other-scheme"), (error) => error instanceof ProviderError && error.kind === "denied");
+    assert.equal(sandbox.denied.at(-1), `ftp://127.0.0.1:${mock.port}`);
+  });
+
+  test("env: the component sees none of the host's variables", async () => {
+    await assert.rejects(attack("env"), (error) => {
+      assert.ok(error instanceof ProviderError);
+      assert.match(error.message, /sees only \[\]/);
+      return true;
+    });
+  });
+
+  test("memory: growing past the cap traps, and the next call is served", async () => {
+    const small = new ComponentSandbox({ allowedUrl: mock.baseUrl, component: "hostile", memoryLimitBytes: 16 * 1024 * 1024 });
+    try {
+      await assert.rejects(attack("memory", small), (error) => error instanceof SandboxError && error.kind === "trap");
+      assert.equal((await attack("echo", small)).text, "ok");
+    } finally {
+      await small.close();
+    }
+  });
+
+  test("loop: a call past the time limit is stopped, and the next call is served", async () => {
+    const started = Date.now();
+    await assert.rejects(attack("loop"), (error) => error instanceof SandboxError && error.kind === "timeout");
+    assert.ok(Date.now() - started < 30_000);
+    assert.equal((await attack("echo")).text, "ok");
+  });
+});
