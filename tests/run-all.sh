@@ -5,9 +5,15 @@
 #      vLLM server on 127.0.0.1, and the CLI binary run for every command,
 #      `bench --quick` included (against the load server, with the native,
 #      curl, pi-ai and openai clients),
+#      Then the OpenClaw plugin's Node tests (tests/openclaw/run sandbox): the
+#      component transpiled by jco in its Node sandbox, against a loopback mock
+#      and the hostile component.
 #   3. conformance: the same component against real vLLM servers (CPU, a tiny
 #      model built locally by tests/vllm/vllm-local): plain, with --api-key,
-#      and with the hermes tool parser and qwen3 reasoning parser.
+#      and with the hermes tool parser and qwen3 reasoning parser; then the
+#      real `openclaw` from npm loading the plugin (tests/openclaw/run
+#      openclaw) against a fourth server with the hermes parser and a 16k
+#      context.
 # Between tiers 2 and 3 the parsers are fuzzed for FUZZ_SECONDS (default 30)
 # each (tests/fuzz.sh). FUZZ=0 skips fuzzing and VLLM_CONFORMANCE=0 skips
 # tier 3; each says so loudly.
@@ -25,6 +31,9 @@ export BENCH_NODE
 
 echo "==> tiers 1 and 2: unit, component and CLI tests (and a quick benchmark run)"
 cargo test --locked --workspace
+
+echo "==> tier 2: the OpenClaw plugin's Node sandbox (jco, worker threads)"
+bash tests/openclaw/run sandbox
 
 if [[ ${FUZZ:-1} == 0 ]]; then
   cat >&2 <<'BANNER'
@@ -44,7 +53,8 @@ if [[ ${VLLM_CONFORMANCE:-1} == 0 ]]; then
 
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
 !!  CONFORMANCE TIER SKIPPED (VLLM_CONFORMANCE=0): nothing was checked !!
-!!  against a real vLLM server in this run.                            !!
+!!  against a real vLLM server in this run, and the real OpenClaw was  !!
+!!  not run.                                                           !!
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
 
 BANNER
@@ -55,7 +65,7 @@ VLLM_LOCAL=tests/vllm/vllm-local
 echo "==> tier 3: setting up the local vLLM (cached after the first run)"
 "$VLLM_LOCAL" setup
 
-names=(conf-plain-$$ conf-keyed-$$ conf-tools-$$)
+names=(conf-plain-$$ conf-keyed-$$ conf-tools-$$ conf-openclaw-$$)
 stop_all() {
   for name in "${names[@]}"; do "$VLLM_LOCAL" stop "$name" >/dev/null 2>&1 || true; done
 }
@@ -63,15 +73,19 @@ trap stop_all EXIT
 
 key="conformance-key-$$-$RANDOM"
 state=$(mktemp -d)
-echo "==> tier 3: starting three vLLM servers"
+echo "==> tier 3: starting four vLLM servers"
 "$VLLM_LOCAL" start "${names[0]}" >"$state/plain.json" &
 p1=$!
 "$VLLM_LOCAL" start "${names[1]}" --api-key "$key" >"$state/keyed.json" &
 p2=$!
 "$VLLM_LOCAL" start "${names[2]}" --tools --reasoning >"$state/tools.json" &
 p3=$!
+# OpenClaw's agent prompt is over 2k tokens. No reasoning parser: with qwen3's,
+# this model's plain answers come back as reasoning, and OpenClaw wants text.
+"$VLLM_LOCAL" start "${names[3]}" --tools --max-model-len 16384 >"$state/openclaw.json" &
+p4=$!
 failed=0
-for pid in $p1 $p2 $p3; do wait "$pid" || failed=1; done
+for pid in $p1 $p2 $p3 $p4; do wait "$pid" || failed=1; done
 [[ $failed == 0 ]] || { echo "a vLLM server did not start (see the lines above)" >&2; exit 1; }
 
 base_url() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["base_url"])' "$1"; }
@@ -80,7 +94,11 @@ VLLM_CONFORMANCE_PLAIN=$(base_url "$state/plain.json")
 VLLM_CONFORMANCE_KEYED=$(base_url "$state/keyed.json")
 VLLM_CONFORMANCE_TOOLS=$(base_url "$state/tools.json")
 VLLM_CONFORMANCE_KEY=$key
+openclaw_url=$(base_url "$state/openclaw.json")
 rm -rf "$state"
 
 echo "==> tier 3: conformance tests against the real servers"
 cargo test --locked -p vllm-tests --test conformance -- --include-ignored
+
+echo "==> tier 3: the real OpenClaw loading the plugin, against the 16k server"
+VLLM_OPENCLAW_BASE_URL=$openclaw_url bash tests/openclaw/run openclaw

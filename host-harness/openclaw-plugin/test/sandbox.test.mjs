@@ -126,6 +126,19 @@ describe("the provider component in the Node sandbox", () => {
     assert.equal(mock.closedEarly.length, before + 1);
   });
 
+  test("a server slower to answer than the 10 s connect limit is still answered", async () => {
+    // The plugin's connect limit is min(timeoutSeconds, 10 s); the head comes after 10.5 s.
+    const late = await startMockVllm({ headDelayMs: 10_500 });
+    const box = new ComponentSandbox({ allowedUrl: late.baseUrl });
+    try {
+      const lateConfig = await box.resolveConfig(configInput(late.baseUrl));
+      assert.equal((await box.complete(lateConfig, userRequest("late head please"))).text, "Hello from the mock");
+    } finally {
+      await box.close();
+      await late.close();
+    }
+  });
+
   test("a wrong key is the component's typed auth error", async () => {
     const wrong = await sandbox.resolveConfig(configInput(mock.baseUrl, { apiKey: "sk-wrong" }));
     await assert.rejects(sandbox.discoverModels(wrong), (error) => {

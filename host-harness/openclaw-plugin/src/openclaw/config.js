@@ -4,8 +4,11 @@
 // (`baseUrl`, `apiKey`, `headers`, `timeoutSeconds`, `models`); OpenClaw only
 // accepts it with a `models` list (it rejects model-less sections of
 // non-bundled providers). The plugin's own settings are
-// `plugins.entries["vllm-wasm"].config`: `baseUrl` (a server to discover
-// models from, no section needed) and the sandbox limits.
+// `plugins.entries["vllm-wasm"].config`: `baseUrl` and the sandbox limits.
+// That `baseUrl` is the operator's pin: the sandbox lets the component reach
+// its origin and no other, whatever the provider section or a model says
+// (like the wasmtime harness's `allowed_authority`); with no section, models
+// are discovered from it.
 
 export const PROVIDER_ID = "vllm-wasm";
 export const API_KEY_ENV = "VLLM_WASM_API_KEY";
@@ -49,8 +52,8 @@ function pluginConfig(config) {
 
 const nonEmpty = (value) => (typeof value === "string" && value.trim() ? value.trim() : undefined);
 
-/** The plugin config's `baseUrl`, if set: it overrides the provider section's. */
-export function baseUrlSetting(config) {
+/** The plugin config's `baseUrl` (the pinned server), if set. */
+export function pinnedBaseUrl(config) {
   return nonEmpty(pluginConfig(config).baseUrl);
 }
 
@@ -59,7 +62,7 @@ export function baseUrlSetting(config) {
  * the provider section's, else the default; `${VAR}`s filled in from `env`.
  */
 export function configuredBaseUrl(config, env = process.env) {
-  const raw = baseUrlSetting(config) ?? nonEmpty(providerSection(config)?.baseUrl) ?? DEFAULT_BASE_URL;
+  const raw = pinnedBaseUrl(config) ?? nonEmpty(providerSection(config)?.baseUrl) ?? DEFAULT_BASE_URL;
   return raw.replace(ENV_REF, (_, name) => env[name] ?? "");
 }
 

@@ -4,10 +4,10 @@
 
 import {
   API_KEY_ENV,
-  baseUrlSetting,
   catalogModel,
   configInput,
   configuredBaseUrl,
+  pinnedBaseUrl,
   FALLBACK_CONTEXT_WINDOW,
   PROVIDER_ID,
   providerSection,
@@ -26,12 +26,25 @@ function remember(baseUrl, models) {
   discovered.set(baseUrl, new Map(models.map((model) => [model.id, model])));
 }
 
-/** Asks the component for the configuration and the server's models. */
-async function discover({ config, apiKey, baseUrl = baseUrlSetting(config), logger, signal }) {
+/**
+ * The sandbox for calls about `baseUrl`: it may reach the pinned server's
+ * origin when the operator pinned one, else `baseUrl`'s.
+ */
+function sandboxOf(config, baseUrl) {
+  return sandboxFor(pinnedBaseUrl(config) ?? baseUrl, sandboxSettings(config));
+}
+
+/**
+ * Asks the component for the configuration and the server's models. The
+ * component reads the provider section itself; `baseUrl` (default: the pinned
+ * one, used when there is no section) overrides the section's.
+ */
+async function discover({ config, apiKey, baseUrl, logger, signal }) {
   const section = providerSection(config);
-  const sandbox = sandboxFor(baseUrl ?? configuredBaseUrl(config), sandboxSettings(config));
+  const override = baseUrl ?? (section ? undefined : pinnedBaseUrl(config));
+  const sandbox = sandboxOf(config, override ?? configuredBaseUrl(config));
   const resolved = await sandbox.resolveConfig(
-    configInput({ section, env: referencedEnv(section), apiKey, baseUrl: baseUrl }),
+    configInput({ section, env: referencedEnv(section), apiKey, baseUrl: override }),
     { signal },
   );
   if (resolved.mode === "disabled") {
@@ -57,7 +70,7 @@ export function createStreamFn(ctx) {
     (async () => {
       const section = providerSection(config);
       const baseUrl = model.baseUrl || configuredBaseUrl(config);
-      const sandbox = sandboxFor(baseUrl, sandboxSettings(config));
+      const sandbox = sandboxOf(config, baseUrl);
       const resolved = await sandbox.resolveConfig(
         configInput({ section, env: referencedEnv(section), apiKey: options.apiKey, baseUrl }),
         { signal },
@@ -86,7 +99,7 @@ export function vllmWasmProvider(api) {
         // `apiKey` may be a marker OpenClaw stores in place of the secret
         // (e.g. the variable's name); `discoveryApiKey` is the usable value.
         const { apiKey, discoveryApiKey } = ctx.resolveProviderApiKey(PROVIDER_ID);
-        if (!apiKey && !providerSection(ctx.config) && !baseUrlSetting(ctx.config)) return null;
+        if (!apiKey && !providerSection(ctx.config) && !pinnedBaseUrl(ctx.config)) return null;
         try {
           const found = await discover({ config: ctx.config, apiKey: discoveryApiKey, logger, signal: ctx.signal });
           if (!found) return null;

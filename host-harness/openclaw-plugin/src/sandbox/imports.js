@@ -46,6 +46,19 @@ export function requestOrigin(request) {
 
 class SandboxTrap extends Error {}
 
+/**
+ * The preview2 shim applies `connect-timeout` as Node's socket inactivity
+ * timeout for everything up to the response head, so a server that takes
+ * longer than the connect limit to start answering (a long prompt on a CPU
+ * vLLM) would be cut off as a connect timeout. wasi-http means that phase to
+ * be bounded by `first-byte-timeout`; give the shim the larger of the two.
+ */
+function widenConnectTimeout(options) {
+  const connect = options.connectTimeout();
+  const firstByte = options.firstByteTimeout();
+  if (connect !== undefined && firstByte !== undefined && firstByte > connect) options.setConnectTimeout(firstByte);
+}
+
 function trap(what) {
   return () => {
     throw new SandboxTrap(`the component called ${what}, which the sandbox does not provide`);
@@ -87,6 +100,7 @@ export function sandboxImports({ allowedOrigin, env, onDenied }) {
           onDenied(shown);
           return { tag: "err", val: { tag: "HTTP-request-denied" } };
         }
+        if (options) widenConnectTimeout(options);
         return http.outgoingHandler.handle(request, options);
       },
     },

@@ -6,7 +6,9 @@
 //                              the reply: "call a tool" -> a tool call,
 //                              "think" -> reasoning then text, "slow" -> a
 //                              stream that keeps going until the client
-//                              leaves, anything else -> "Hello from the mock".
+//                              leaves, "late head" -> the normal answer,
+//                              its head sent only after `headDelayMs`,
+//                              anything else -> "Hello from the mock".
 
 import { createServer } from "node:http";
 
@@ -23,7 +25,7 @@ function chunk(delta, finish = null) {
   return { id: "chatcmpl-mock", object: "chat.completion.chunk", created: 1, model: MODEL, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] };
 }
 
-export async function startMockVllm({ apiKey } = {}) {
+export async function startMockVllm({ apiKey, headDelayMs = 0 } = {}) {
   const requests = [];
   const closedEarly = [];
   const server = createServer((req, res) => {
@@ -46,7 +48,11 @@ export async function startMockVllm({ apiKey } = {}) {
         return;
       }
       if (req.method === "POST" && req.url === "/v1/chat/completions") {
-        respondChat(record, res, closedEarly);
+        if (lastUserText(record.body).includes("late head")) {
+          setTimeout(() => respondChat(record, res, closedEarly), headDelayMs);
+        } else {
+          respondChat(record, res, closedEarly);
+        }
         return;
       }
       res.writeHead(404, { "content-type": "application/json" });

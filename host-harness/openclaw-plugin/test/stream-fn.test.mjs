@@ -1,0 +1,132 @@
+// The plugin's StreamFn (what OpenClaw calls for a model turn) against the
+// loopback mock vLLM: OpenClaw's context in, OpenClaw's events out, every
+// request made by the component in its sandbox.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { createStreamFn } from "../src/openclaw/provider.js";
+import { chatMessages } from "../src/openclaw/request.js";
+import { closeSandboxes } from "../src/openclaw/sandboxes.js";
+import { MODEL, startMockVllm } from "./support/mock-vllm.mjs";
+
+const KEY = "sk-stream-fn-test";
+
+async function collect(stream) {
+  const events = [];
+  for await (const event of stream) events.push(event);
+  return { events, message: await stream.result() };
+}
+
+describe("createStreamFn", () => {
+  let mock;
+  let streamFn;
+  let model;
+  before(async () => {
+    mock = await startMockVllm({ apiKey: KEY });
+    const config = { plugins: { entries: { "vllm-wasm": { config: { baseUrl: mock.baseUrl } } } } };
+    streamFn = createStreamFn({ config, provider: "vllm-wasm", modelId: MODEL });
+    model = { id: MODEL, provider: "vllm-wasm", api: "openai-completions", baseUrl: mock.baseUrl, reasoning: true, input: ["text"], maxTokens: 256 };
+  });
+  after(async () => {
+    await closeSandboxes();
+    await mock.close();
+  });
+
+  test("text: start, one text block, done with usage", async () => {
+    const context = { systemPrompt: "Be brief.", messages: [{ role: "user", content: "hi", timestamp: 1 }] };
+    const { events, message } = await collect(streamFn(model, context, { apiKey: KEY, maxTokens: 64, temperature: 0 }));
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ["start", "text_start", "text_delta", "text_delta", "text_delta", "text_end", "done"],
+    );
+    assert.equal(events.at(-2).content, "Hello from the mock");
+    assert.equal(message.stopReason, "stop");
+    assert.deepEqual(message.content, [{ type: "text", text: "Hello from the mock" }]);
+    assert.equal(message.usage.input, 12);
+    assert.equal(message.usage.totalTokens, 17);
+    const sent = mock.requests.at(-1);
+    assert.equal(sent.headers.authorization, `Bearer ${KEY}`);
+    assert.equal(sent.body.messages[0].role, "system");
+    assert.equal(sent.body.max_completion_tokens, 64);
+    assert.equal(sent.body.temperature, 0);
+  });
+
+  test("reasoning becomes a thinking block before the text", async () => {
+    const context = { messages: [{ role: "user", content: [{ type: "text", text: "think about it" }], timestamp: 1 }] };
+    const { events, message } = await collect(streamFn(model, context, { apiKey: KEY }));
+    assert.deepEqual(
+      events.filter((e) => e.type.endsWith("_start") || e.type.endsWith("_end")).map((e) => e.type),
+      ["thinking_start", "thinking_end", "text_start", "text_end"],
+    );
+    assert.deepEqual(message.content, [
+      { type: "thinking", thinking: "Let me think." },
+      { type: "text", text: "Done thinking." },
+    ]);
+  });
+
+  test("a tool call streams start, deltas and end, and the turn ends in toolUse", async () => {
+    const context = {
+      messages: [{ role: "user", content: "call a tool please", timestamp: 1 }],
+      tools: [{ name: "get_weather", description: "Weather", parameters: { type: "object", properties: { city: { type: "string" } } } }],
+    };
+    const { events, message } = await collect(streamFn(model, context, { apiKey: KEY }));
+    const types = events.map((e) => e.type);
+    assert.deepEqual(types.filter((t) => t.startsWith("toolcall")), ["toolcall_start", "toolcall_delta", "toolcall_delta", "toolcall_end"]);
+    const end = events.find((e) => e.type === "toolcall_end");
+    assert.deepEqual(end.toolCall, { type: "toolCall", id: "chatcmpl-tool-1", name: "get_weather", arguments: { city: "Paris" } });
+    assert.equal(types.at(-1), "done");
+    assert.equal(events.at(-1).reason, "toolUse");
+    assert.equal(message.stopReason, "toolUse");
+    const sent = mock.requests.at(-1).body;
+    assert.equal(sent.tools[0].function.name, "get_weather");
+  });
+
+  test("the tool result goes back as a tool message after the assistant's call", () => {
+    const messages = chatMessages({
+      messages: [
+        { role: "user", content: "weather?", timestamp: 1 },
+        {
+          role: "assistant",
+          content: [{ type: "toolCall", id: "call_1", name: "get_weather", arguments: { city: "Paris" } }],
+          stopReason: "toolUse",
+          timestamp: 2,
+        },
+        { role: "toolResult", toolCallId: "call_1", toolName: "get_weather", content: [{ type: "text", text: "Sunny" }], isError: false, timestamp: 3 },
+        { role: "assistant", content: [], stopReason: "error", errorMessage: "boom", timestamp: 4 },
+      ],
+    });
+    assert.deepEqual(messages, [
+      { tag: "user", val: [{ tag: "text", val: "weather?" }] },
+      { tag: "assistant", val: { text: undefined, reasoning: undefined, toolCalls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' }] } },
+      { tag: "tool", val: { toolCallId: "call_1", content: "Sunny" } },
+    ]);
+  });
+
+  test("a failed call (a wrong key) ends the stream with one error event, and nothing throws", async () => {
+    const missing = { ...model, id: "no-such-model" };
+    const context = { messages: [{ role: "user", content: "hi", timestamp: 1 }] };
+    const wrongKey = await collect(streamFn(missing, context, { apiKey: "sk-wrong" }));
+    assert.equal(wrongKey.events.at(-1).type, "error");
+    assert.equal(wrongKey.events.at(-1).reason, "error");
+    assert.equal(wrongKey.message.stopReason, "error");
+    assert.equal(wrongKey.message.errorType, "auth");
+    assert.ok(!wrongKey.message.errorMessage.includes("sk-wrong"));
+  });
+
+  test("an abort ends the stream as aborted and closes the server's connection", async () => {
+    const abort = new AbortController();
+    const context = { messages: [{ role: "user", content: "go slow", timestamp: 1 }] };
+    const before = mock.closedEarly.length;
+    const stream = streamFn(model, context, { apiKey: KEY, signal: abort.signal });
+    const events = [];
+    for await (const event of stream) {
+      events.push(event);
+      if (event.type === "text_delta" && events.filter((e) => e.type === "text_delta").length === 2) abort.abort();
+    }
+    assert.equal(events.at(-1).type, "error");
+    assert.equal(events.at(-1).reason, "aborted");
+    assert.ok(events.at(-1).error.content[0].text.startsWith("tick tick"), "what arrived is kept");
+    for (let i = 0; i < 100 && mock.closedEarly.length === before; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(mock.closedEarly.length, before + 1);
+  });
+});
