@@ -239,6 +239,27 @@ describe("the hostile component in the Node sandbox", { skip: !hostileBuilt && "
     }
   });
 
+  for (const name of ["huge-text", "huge-list", "huge-error"]) {
+    test(`${name}: an answer past the size limits is refused in the worker`, async () => {
+      await assert.rejects(attack(name), (error) => {
+        assert.ok(error instanceof SandboxError, String(error));
+        assert.equal(error.kind, "oversize");
+        assert.match(error.message, /more than (32 MiB of text|100000 list items)/);
+        return true;
+      });
+    });
+  }
+
+  test("a streamed huge answer is refused per batch", async () => {
+    const stream = sandbox.stream(config, userRequest("attack", { model: "huge-text" }));
+    await assert.rejects(
+      (async () => {
+        for await (const _ of stream);
+      })(),
+      (error) => error instanceof SandboxError && error.kind === "oversize",
+    );
+  });
+
   test("loop: a call past the time limit is stopped, and the next call is served", async () => {
     const started = Date.now();
     await assert.rejects(attack("loop"), (error) => error instanceof SandboxError && error.kind === "timeout");

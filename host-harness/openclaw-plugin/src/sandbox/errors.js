@@ -7,7 +7,6 @@
 export function providerErrorMessage({ tag, val }) {
   switch (tag) {
     case "connection":
-      return `cannot reach the vLLM server at ${val.authority}: ${val.message}`;
     case "model-not-found":
     case "context-length-exceeded":
     case "server":
@@ -31,7 +30,7 @@ export class ProviderError extends Error {
 
 export class SandboxError extends Error {
   /**
-   * @param {"trap"|"forbidden"|"memory"|"timeout"|"aborted"|"worker"|"host"} kind
+   * @param {"trap"|"forbidden"|"oversize"|"timeout"|"aborted"|"worker"|"host"} kind
    * @param {string} message
    */
   constructor(kind, message) {

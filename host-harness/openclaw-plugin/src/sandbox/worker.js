@@ -11,6 +11,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parentPort, workerData } from "node:worker_threads";
+import { oversize } from "./footprint.js";
 import { sandboxImports, SandboxTrap } from "./imports.js";
 import { limitMemory } from "./wasm-memory.js";
 
@@ -38,10 +39,18 @@ async function getCoreModule(file) {
 /** What crosses back to the host for a failure: the component's typed error, or a trap. */
 function failure(error) {
   if (error && typeof error === "object" && "payload" in error && error.payload?.tag) {
-    return { provider: error.payload };
+    const tooLarge = oversize(error.payload, "the component's error");
+    return tooLarge ? { trap: { kind: "oversize", message: tooLarge } } : { provider: error.payload };
   }
   const message = error instanceof Error ? error.message : String(error);
-  const kind = error instanceof SandboxTrap ? "forbidden" : error instanceof WebAssembly.RuntimeError ? "trap" : "host";
+  const kind =
+    error instanceof SandboxTrap
+      ? "forbidden"
+      : error instanceof OversizeAnswer
+        ? "oversize"
+        : error instanceof WebAssembly.RuntimeError
+          ? "trap"
+          : "host";
   return { trap: { kind, message } };
 }
 
@@ -49,24 +58,35 @@ function drainDenied() {
   return denied.splice(0, denied.length);
 }
 
+class OversizeAnswer extends Error {}
+
+/** The call's result, refused when it is too large to hand on. */
+function checked(value) {
+  const tooLarge = oversize(value, "the component's answer");
+  if (tooLarge) throw new OversizeAnswer(tooLarge);
+  return value;
+}
+
 async function run({ id, op, args }) {
   const root = await instantiate(getCoreModule, imports);
   const provider = root.provider ?? root["vllm:provider/provider@0.1.0"];
   switch (op) {
     case "resolveConfig":
-      return provider.resolveConfig(args[0]);
+      return checked(provider.resolveConfig(args[0]));
     case "discoverModels":
-      return provider.discoverModels(args[0]);
+      return checked(provider.discoverModels(args[0]));
     case "complete":
-      return provider.complete(args[0], args[1]);
+      return checked(provider.complete(args[0], args[1]));
     case "diagnose":
-      return provider.diagnose(args[0], args[1]);
+      return checked(provider.diagnose(args[0], args[1]));
     case "stream": {
       const stream = provider.startStream(args[0], args[1]);
       try {
         for (let batch = 0; batch < maxBatches; batch++) {
           const events = stream.next();
           if (events === undefined) return null;
+          const tooLarge = oversize(events, "a stream batch");
+          if (tooLarge) throw new OversizeAnswer(tooLarge);
           parentPort.postMessage({ id, events });
         }
         throw new SandboxTrap(`the component's stream produced more than ${maxBatches} batches`);
