@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// What the Node sandbox costs per call: the provider component answering a
+// chat through the sandbox (worker thread, fresh instance, the WASI shim's
+// HTTP) against the loopback mock vLLM, next to a plain `fetch` of the same
+// request, in one run. Prints one JSON object; BENCHMARKS.md quotes it.
+//
+//   node scripts/bench.mjs [--calls N]      (after `npm run build`)
+
+import { parseArgs } from "node:util";
+import { ComponentSandbox } from "../src/sandbox/index.js";
+import { MODEL, startMockVllm } from "../test/support/mock-vllm.mjs";
+
+const { values } = parseArgs({ options: { calls: { type: "string", default: "200" } } });
+const calls = Number(values.calls);
+if (!Number.isInteger(calls) || calls < 10 || calls > 100_000) {
+  console.error("--calls must be an integer from 10 to 100000");
+  process.exit(2);
+}
+
+const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+function summary(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { p50_ms: +quantile(sorted, 0.5).toFixed(3), p90_ms: +quantile(sorted, 0.9).toFixed(3) };
+}
+
+const mock = await startMockVllm();
+const request = {
+  model: MODEL,
+  messages: [{ tag: "user", val: [{ tag: "text", val: "hi" }] }],
+  tools: [],
+  sampling: { stop: [] },
+};
+const body = JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "hi" }], stream: true, stream_options: { include_usage: true } });
+
+const coldStart = performance.now();
+const sandbox = new ComponentSandbox({ allowedUrl: mock.baseUrl, maxWorkers: 1 });
+const config = await sandbox.resolveConfig({ providerJson: JSON.stringify({ baseUrl: mock.baseUrl }), env: [] });
+const cold = performance.now() - coldStart;
+
+async function viaSandbox() {
+  let text = "";
+  for await (const events of sandbox.stream(config, request)) {
+    for (const event of events) if (event.tag === "text-delta") text += event.val;
+  }
+  return text;
+}
+async function viaFetch() {
+  const response = await fetch(`${mock.baseUrl}/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  let text = "";
+  for (const line of (await response.text()).split("\n")) {
+    if (!line.startsWith("data: ") || line === "data: [DONE]") continue;
+    text += JSON.parse(line.slice(6)).choices?.[0]?.delta?.content ?? "";
+  }
+  return text;
+}
+
+// Interleaved, so both see the same machine.
+const sandboxed = [];
+const direct = [];
+for (let i = 0; i < calls + 10; i++) {
+  for (const [run, samples] of [
+    [viaSandbox, sandboxed],
+    [viaFetch, direct],
+  ]) {
+    const t = performance.now();
+    const text = await run();
+    if (text !== "Hello from the mock") throw new Error(`unexpected answer ${JSON.stringify(text)}`);
+    if (i >= 10) samples.push(performance.now() - t);
+  }
+}
+await sandbox.close();
+await mock.close();
+const result = {
+  calls,
+  first_call_ms: +cold.toFixed(1),
+  sandbox_stream: summary(sandboxed),
+  fetch_stream: summary(direct),
+};
+result.overhead_p50_ms = +(result.sandbox_stream.p50_ms - result.fetch_stream.p50_ms).toFixed(3);
+console.log(JSON.stringify(result, null, 2));
