@@ -186,6 +186,30 @@ describe("the vllm-wasm plugin in the real OpenClaw", { skip: !SERVER && "VLLM_O
   });
 });
 
+describe("beside the built-in vllm", { skip: !SERVER && "VLLM_OPENCLAW_BASE_URL is not set" }, () => {
+  test("both providers list the same server's model under their own ids", async () => {
+    const model = await serverModel(SERVER);
+    const home = new OpenClawHome("vllm-both");
+    try {
+      home.writeConfig({
+        plugins: pluginConfig(SERVER),
+        models: { providers: { vllm: { baseUrl: SERVER } } },
+        // The built-in discovers only with its wildcard; listing both needs both.
+        agents: { defaults: { models: { "vllm/*": {}, "vllm-wasm/*": {} } } },
+      });
+      const result = await home.run(["models", "list", "--refresh", "--json"], {
+        env: { VLLM_WASM_API_KEY: KEY, VLLM_API_KEY: KEY },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      const windows = Object.fromEntries(result.json.models.map((m) => [m.key, m.contextWindow]));
+      assert.equal(windows[`vllm-wasm/${model.id}`], model.max_model_len, JSON.stringify(windows));
+      assert.ok(`vllm/${model.id}` in windows, JSON.stringify(windows));
+    } finally {
+      home.remove();
+    }
+  });
+});
+
 describe("the sandbox inside OpenClaw", { skip: !SERVER && "VLLM_OPENCLAW_BASE_URL is not set" }, () => {
   test("a provider section naming another host is refused; nothing reaches that host", async () => {
     const model = await serverModel(SERVER);

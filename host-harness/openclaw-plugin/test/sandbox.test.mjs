@@ -139,6 +139,25 @@ describe("the provider component in the Node sandbox", () => {
     }
   });
 
+  test("calls past maxWorkers wait for a worker, and all are answered", async () => {
+    const one = new ComponentSandbox({ allowedUrl: mock.baseUrl, maxWorkers: 1 });
+    try {
+      const slow = (async () => {
+        let ticks = 0;
+        for await (const batch of one.stream(config, userRequest("go slow"))) {
+          ticks += batch.filter((e) => e.tag === "text-delta").length;
+          if (ticks >= 5) break;
+        }
+        return ticks;
+      })();
+      const answers = await Promise.all([slow, one.complete(config, userRequest("hi")), one.complete(config, userRequest("hi"))]);
+      assert.ok(answers[0] >= 5);
+      assert.deepEqual(answers.slice(1).map((c) => c.text), ["Hello from the mock", "Hello from the mock"]);
+    } finally {
+      await one.close();
+    }
+  });
+
   test("a wrong key is the component's typed auth error", async () => {
     const wrong = await sandbox.resolveConfig(configInput(mock.baseUrl, { apiKey: "sk-wrong" }));
     await assert.rejects(sandbox.discoverModels(wrong), (error) => {
