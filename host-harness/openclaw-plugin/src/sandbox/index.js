@@ -184,9 +184,22 @@ export class ComponentSandbox {
         },
       };
       handlers.set(worker, starting);
+      // An idle worker that dies leaves the pool, so no call is sent to it.
+      const ended = (why) => {
+        const handler = handlers.get(worker);
+        if (handler) {
+          handler.exit(why);
+        } else {
+          const at = this.#idle.indexOf(worker);
+          if (at >= 0) {
+            this.#idle.splice(at, 1);
+            this.#workers--;
+          }
+        }
+      };
       worker.on("message", (message) => handlers.get(worker)?.message(message));
-      worker.on("error", (error) => handlers.get(worker)?.exit(`it failed: ${error?.message ?? error}`));
-      worker.on("exit", (code) => handlers.get(worker)?.exit(`it exited with code ${code}`));
+      worker.on("error", (error) => ended(`it failed: ${error?.message ?? error}`));
+      worker.on("exit", (code) => ended(`it exited with code ${code}`));
     });
   }
 
