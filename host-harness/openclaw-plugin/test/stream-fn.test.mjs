@@ -113,6 +113,18 @@ describe("createStreamFn", () => {
     assert.ok(!wrongKey.message.errorMessage.includes("sk-wrong"));
   });
 
+  test("a bad provider section is named as OpenClaw knows it: models.providers.vllm-wasm", async () => {
+    const config = {
+      plugins: { entries: { "vllm-wasm": { config: { baseUrl: mock.baseUrl } } } },
+      models: { providers: { "vllm-wasm": { baseUrl: mock.baseUrl, headers: "not an object", models: [] } } },
+    };
+    const badFn = createStreamFn({ config, provider: "vllm-wasm", modelId: MODEL });
+    const { events, message } = await collect(badFn(model, { messages: [{ role: "user", content: "hi", timestamp: 1 }] }, { apiKey: KEY }));
+    assert.equal(events.at(-1).type, "error");
+    assert.equal(message.errorType, "invalid-config");
+    assert.match(message.errorMessage, /^invalid configuration at models\.providers\.vllm-wasm\.headers: /);
+  });
+
   test("an abort ends the stream as aborted and closes the server's connection", async () => {
     const abort = new AbortController();
     const context = { messages: [{ role: "user", content: "go slow", timestamp: 1 }] };

@@ -17,7 +17,20 @@ import {
 import { AssistantEventStream } from "./event-stream.js";
 import { EventMapper } from "./events.js";
 import { chatRequest } from "./request.js";
+import { ProviderError } from "../sandbox/index.js";
 import { sandboxFor } from "./sandboxes.js";
+
+/** The component names config paths as the built-in provider's section; here the section is ours. */
+const COMPONENT_SECTION = "models.providers.vllm";
+
+/** `error` with config paths that point at this plugin's section. */
+export function inOurSection(error) {
+  if (!(error instanceof ProviderError) || error.kind !== "invalid-config") return error;
+  const { path, reason } = error.detail;
+  if (path !== COMPONENT_SECTION && !path.startsWith(`${COMPONENT_SECTION}.`)) return error;
+  const ours = `models.providers.${PROVIDER_ID}${path.slice(COMPONENT_SECTION.length)}`;
+  return new ProviderError({ tag: "invalid-config", val: { path: ours, reason } });
+}
 
 /** Models the catalog or a dynamic lookup discovered, by base URL then id: what `resolveDynamicModel` (synchronous) answers from. */
 const discovered = new Map();
@@ -39,7 +52,15 @@ function sandboxOf(config, baseUrl) {
  * component reads the provider section itself; `baseUrl` (default: the pinned
  * one, used when there is no section) overrides the section's.
  */
-async function discover({ config, apiKey, baseUrl, logger, signal }) {
+async function discover(args) {
+  try {
+    return await discoverIn(args);
+  } catch (error) {
+    throw inOurSection(error);
+  }
+}
+
+async function discoverIn({ config, apiKey, baseUrl, logger, signal }) {
   const section = providerSection(config);
   const override = baseUrl ?? (section ? undefined : pinnedBaseUrl(config));
   const sandbox = sandboxOf(config, override ?? configuredBaseUrl(config));
@@ -79,7 +100,7 @@ export function createStreamFn(ctx) {
         for (const event of events) mapper.push(event);
       }
       mapper.finish();
-    })().catch((error) => mapper.fail(error, signal?.aborted === true));
+    })().catch((error) => mapper.fail(inOurSection(error), signal?.aborted === true));
     return out;
   };
 }
