@@ -9,13 +9,11 @@
 // nothing the component imports is bound to Node's real WASI implementation
 // by default.
 
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { transpile } from "@bytecodealliance/jco";
 import { cargoWasm, generatedDir } from "../src/sandbox/paths.js";
+import { transpileInto } from "../src/sandbox/transpile.js";
 
 const { values } = parseArgs({
   options: {
@@ -36,21 +34,8 @@ async function build(name, wasmPath, required) {
     process.exit(1);
   }
   const bytes = await readFile(wasmPath);
-  const { files } = await transpile(bytes, {
-    name,
-    instantiation: "async",
-    noTypescript: true,
-    quiet: true,
-  });
   const out = generatedDir(name);
-  await rm(out, { recursive: true, force: true });
-  for (const [file, content] of Object.entries(files)) {
-    const path = join(out, file);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, content);
-  }
-  const sha256 = createHash("sha256").update(bytes).digest("hex");
-  await writeFile(join(out, "SOURCE.json"), `${JSON.stringify({ wasm: wasmPath, sha256, bytes: bytes.length }, null, 2)}\n`);
+  await transpileInto(bytes, out, name, wasmPath);
   console.error(`transpiled ${wasmPath} (${(bytes.length / 1024).toFixed(0)} KiB) into ${out}`);
 }
 

@@ -8,7 +8,11 @@ import { after, before, describe, test } from "node:test";
 import { ComponentSandbox, ProviderError, SandboxError } from "../src/sandbox/index.js";
 import { generatedDir } from "../src/sandbox/paths.js";
 import { MAX_MODEL_LEN, MODEL, startMockVllm } from "./support/mock-vllm.mjs";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { componentEmbed, componentNew } from "@bytecodealliance/jco";
+import { transpileInto } from "../src/sandbox/transpile.js";
 
 const configInput = (baseUrl, extra = {}) => ({
   providerJson: JSON.stringify({ baseUrl, ...extra }),
@@ -284,5 +288,71 @@ describe("the hostile component in the Node sandbox", { skip: !hostileBuilt && "
     await assert.rejects(attack("loop"), (error) => error instanceof SandboxError && error.kind === "timeout");
     assert.ok(Date.now() - started < 30_000);
     assert.equal((await attack("echo")).text, "ok");
+  });
+});
+
+/**
+ * A component of the given world (WIT source, nested packages allowed),
+ * with dummy function bodies, transpiled into a temp folder.
+ */
+async function dummyComponent(name, witSource, world) {
+  const core = await componentEmbed({ dummy: true, witSource, world });
+  const dir = mkdtempSync(join(tmpdir(), `sandbox-${name}-`));
+  await transpileInto(await componentNew(core), join(dir, name), name, `dummy ${world}`);
+  return { dir: join(dir, name), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+describe("components that ask for more than the sandbox grants", () => {
+  test("one that imports files and sockets is refused before anything runs, naming both", async () => {
+    const greedy = await dummyComponent(
+      "greedy",
+      `package test:greedy;
+package wasi:filesystem@0.2.12 { interface preopens { get-directories: func() -> list<string>; } }
+package wasi:sockets@0.2.12 { interface tcp-create-socket { create: func() -> u32; } }
+package vllm:provider@0.1.0 { interface provider { resolve-config: func() -> string; } }
+world greedy {
+  import wasi:filesystem/preopens@0.2.12;
+  import wasi:sockets/tcp-create-socket@0.2.12;
+  export vllm:provider/provider@0.1.0;
+}`,
+      "greedy",
+    );
+    try {
+      assert.throws(
+        () => new ComponentSandbox({ allowedUrl: "http://127.0.0.1:8000/v1", component: "greedy", componentDir: greedy.dir }),
+        (error) => {
+          assert.ok(error instanceof SandboxError);
+          assert.equal(error.kind, "forbidden");
+          assert.match(error.message, /imports wasi:filesystem\/preopens, wasi:sockets\/tcp-create-socket, which this sandbox does not grant/);
+          return true;
+        },
+      );
+    } finally {
+      greedy.remove();
+    }
+  });
+
+  test("one that exports no provider is refused", async () => {
+    const other = await dummyComponent(
+      "other",
+      `package test:other;
+interface greeter { greet: func() -> string; }
+world other { export greeter; }`,
+      "other",
+    );
+    try {
+      assert.throws(
+        () => new ComponentSandbox({ allowedUrl: "http://127.0.0.1:8000/v1", component: "other", componentDir: other.dir }),
+        /not vllm:provider\/provider@0\.1\.0/,
+      );
+    } finally {
+      other.remove();
+    }
+  });
+
+  test("the real provider and the hostile component pass the check", () => {
+    for (const component of ["provider", ...(hostileBuilt ? ["hostile"] : [])]) {
+      assert.doesNotThrow(() => new ComponentSandbox({ allowedUrl: "http://127.0.0.1:8000/v1", component }));
+    }
   });
 });

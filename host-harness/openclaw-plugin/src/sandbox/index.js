@@ -2,7 +2,9 @@
 // threads, with the wasmtime harness's sandbox rules:
 //   - network: outgoing HTTP only to one origin, refused with wasi-http's
 //     `HTTP-request-denied` otherwise (see ./imports.js);
-//   - no files, sockets or randomness: those interfaces are not provided;
+//   - no files, sockets or randomness: those interfaces are not provided, and
+//     a component that imports them (or anything else not granted) is
+//     refused when the sandbox is made, before any of it runs (./grants.js);
 //   - environment: only the variables given in `env`;
 //   - memory: every linear memory capped at `memoryLimitBytes`;
 //   - time: a call that runs past `callTimeoutMs` (wall clock: Node cannot
@@ -12,6 +14,7 @@
 
 import { Worker } from "node:worker_threads";
 import { ProviderError, SandboxError } from "./errors.js";
+import { checkWorld } from "./grants.js";
 import { originOf } from "./imports.js";
 import { generatedDir, requireGenerated } from "./paths.js";
 
@@ -66,6 +69,7 @@ export class ComponentSandbox {
   constructor(options) {
     const component = options.component ?? "provider";
     const componentDir = options.componentDir ?? (requireGenerated(component), generatedDir(component));
+    checkWorld(componentDir);
     this.#options = {
       ...DEFAULTS,
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
