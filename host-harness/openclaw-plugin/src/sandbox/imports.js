@@ -7,23 +7,7 @@
 // e.g. OpenClaw's --json), and `exit` traps instead of ending the process.
 
 import { cli, clocks, http, io } from "@bytecodealliance/preview2-shim";
-
-const DEFAULT_PORT = { "http:": "80", "https:": "443" };
-
-/** `scheme://host:port` with an explicit port, lower-cased: the one origin a sandbox may reach. */
-export function originOf(url) {
-  let parsed;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new TypeError(`not a URL: ${JSON.stringify(url)}`);
-  }
-  if (!(parsed.protocol in DEFAULT_PORT)) {
-    throw new TypeError(`${url} is not an http:// or https:// URL`);
-  }
-  const port = parsed.port || DEFAULT_PORT[parsed.protocol];
-  return `${parsed.protocol}//${parsed.hostname.toLowerCase()}:${port}`;
-}
+import { isWebScheme, originOf } from "./origin.js";
 
 function schemeOf(scheme) {
   if (scheme === undefined) return "https:"; // wasi-http's default
@@ -36,7 +20,7 @@ function schemeOf(scheme) {
 export function requestOrigin(request) {
   const scheme = schemeOf(request.scheme());
   const authority = request.authority() ?? "";
-  if (!(scheme in DEFAULT_PORT)) return { origin: null, shown: `${scheme}//${authority}` };
+  if (!isWebScheme(scheme)) return { origin: null, shown: `${scheme}//${authority}` };
   try {
     return { origin: originOf(`${scheme}//${authority}`), shown: `${scheme}//${authority}` };
   } catch {

@@ -15,11 +15,11 @@
 import { Worker } from "node:worker_threads";
 import { ProviderError, SandboxError } from "./errors.js";
 import { checkWorld } from "./grants.js";
-import { originOf } from "./imports.js";
-import { generatedDir, requireGenerated } from "./paths.js";
+import { originOf } from "./origin.js";
+import { requireGenerated } from "./paths.js";
 
 export { ProviderError, SandboxError } from "./errors.js";
-export { originOf } from "./imports.js";
+export { originOf } from "./origin.js";
 
 const MiB = 1024 * 1024;
 const WORKER_URL = new URL("./worker.js", import.meta.url);
@@ -68,7 +68,7 @@ export class ComponentSandbox {
    */
   constructor(options) {
     const component = options.component ?? "provider";
-    const componentDir = options.componentDir ?? (requireGenerated(component), generatedDir(component));
+    const componentDir = options.componentDir ?? requireGenerated(component);
     checkWorld(componentDir);
     this.#options = {
       ...DEFAULTS,
