@@ -40,41 +40,45 @@ function remember(baseUrl, models) {
 }
 
 /**
- * The sandbox for calls about `baseUrl`: it may reach the pinned server's
- * origin when the operator pinned one, else `baseUrl`'s.
+ * The component's configuration for a call, resolved by the component from
+ * the provider section (`baseUrl`, when given, overrides the section's), and
+ * the sandbox to make the call in: it may reach the pinned server's origin
+ * when the operator pinned one, else the call's.
  */
-function sandboxOf(config, baseUrl) {
-  return sandboxFor(pinnedBaseUrl(config) ?? baseUrl, sandboxSettings(config));
+async function resolveIn(config, { apiKey, baseUrl, signal }) {
+  const section = providerSection(config);
+  const reach = pinnedBaseUrl(config) ?? baseUrl ?? configuredBaseUrl(config);
+  const sandbox = sandboxFor(reach, sandboxSettings(config));
+  const resolved = await sandbox.resolveConfig(
+    configInput({ section, env: referencedEnv(section), apiKey, baseUrl }),
+    { signal },
+  );
+  return { sandbox, resolved };
 }
 
 /**
- * Asks the component for the configuration and the server's models. The
- * component reads the provider section itself; `baseUrl` (default: the pinned
- * one, used when there is no section) overrides the section's.
+ * Asks the component for the configuration and the server's models; with
+ * no provider section, from the pinned server.
  */
-async function discover(args) {
+async function discover({ config, apiKey, baseUrl, logger, signal }) {
   try {
-    return await discoverIn(args);
+    const override = baseUrl ?? (providerSection(config) ? undefined : pinnedBaseUrl(config));
+    const { sandbox, resolved } = await resolveIn(config, { apiKey, baseUrl: override, signal });
+    if (resolved.mode === "disabled") {
+      logger?.debug?.(`${PROVIDER_ID}: ${resolved.reason}`);
+      return null;
+    }
+    const models = (await sandbox.discoverModels(resolved, { signal })).map(catalogModel);
+    remember(resolved.baseUrl, models);
+    return { baseUrl: resolved.baseUrl, models };
   } catch (error) {
     throw inOurSection(error);
   }
 }
 
-async function discoverIn({ config, apiKey, baseUrl, logger, signal }) {
-  const section = providerSection(config);
-  const override = baseUrl ?? (section ? undefined : pinnedBaseUrl(config));
-  const sandbox = sandboxOf(config, override ?? configuredBaseUrl(config));
-  const resolved = await sandbox.resolveConfig(
-    configInput({ section, env: referencedEnv(section), apiKey, baseUrl: override }),
-    { signal },
-  );
-  if (resolved.mode === "disabled") {
-    logger?.debug?.(`${PROVIDER_ID}: ${resolved.reason}`);
-    return null;
-  }
-  const models = (await sandbox.discoverModels(resolved, { signal })).map(catalogModel);
-  remember(resolved.baseUrl, models);
-  return { baseUrl: resolved.baseUrl, models };
+/** The base URL a dynamic-model hook is about: the provider's, as OpenClaw resolved it. */
+function hookBaseUrl(ctx) {
+  return ctx.providerConfig?.baseUrl || configuredBaseUrl(ctx.config);
 }
 
 function runtimeModel(baseUrl, model) {
@@ -89,13 +93,8 @@ export function createStreamFn(ctx) {
     const mapper = new EventMapper(out, model);
     const signal = options.signal;
     (async () => {
-      const section = providerSection(config);
       const baseUrl = model.baseUrl || configuredBaseUrl(config);
-      const sandbox = sandboxOf(config, baseUrl);
-      const resolved = await sandbox.resolveConfig(
-        configInput({ section, env: referencedEnv(section), apiKey: options.apiKey, baseUrl }),
-        { signal },
-      );
+      const { sandbox, resolved } = await resolveIn(config, { apiKey: options.apiKey, baseUrl, signal });
       for await (const events of sandbox.stream(resolved, chatRequest(model, context, options), { signal })) {
         for (const event of events) mapper.push(event);
       }
@@ -132,7 +131,7 @@ export function vllmWasmProvider(api) {
       },
     },
     prepareDynamicModel: async (ctx) => {
-      const baseUrl = ctx.providerConfig?.baseUrl || configuredBaseUrl(ctx.config);
+      const baseUrl = hookBaseUrl(ctx);
       // This hook gets no key resolver; the key's variable is the one source.
       const apiKey = process.env[API_KEY_ENV] || undefined;
       try {
@@ -145,7 +144,7 @@ export function vllmWasmProvider(api) {
       }
     },
     resolveDynamicModel: (ctx) => {
-      const baseUrl = ctx.providerConfig?.baseUrl || configuredBaseUrl(ctx.config);
+      const baseUrl = hookBaseUrl(ctx);
       const known = discovered.get(baseUrl)?.get(ctx.modelId);
       if (known) return runtimeModel(baseUrl, known);
       return runtimeModel(baseUrl, {
