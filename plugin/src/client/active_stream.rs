@@ -222,7 +222,9 @@ fn dispatch<'e>(
 
 /// `text` in double quotes, with quotes, backslashes and control
 /// characters escaped as Rust writes them, so that the text cannot be
-/// mistaken for the message around it.
+/// mistaken for the message around it. Written out rather than `{:?}`, for
+/// the reason `http_error` gives: `str`'s `Debug` brings Unicode tables
+/// into the component.
 fn quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
