@@ -10,6 +10,7 @@
 
 import { createServer } from "node:net";
 import { parseArgs } from "node:util";
+import { FORBIDDEN_FIELDS } from "./support/hygiene.mjs";
 import { OpenClawHome, pluginConfig } from "./support/openclaw.mjs";
 import { startRecordingProxy } from "./support/recording-proxy.mjs";
 
@@ -18,7 +19,6 @@ if (!values["base-url"]) {
   console.error("usage: node tests/openclaw/compare.mjs --base-url http://127.0.0.1:PORT/v1");
   process.exit(2);
 }
-const FORBIDDEN = ["store", "service_tier", "prompt_cache_key", "reasoning_effort", "reasoning", "parallel_tool_calls", "user", "metadata"];
 const KEY = "sk-compare-not-a-secret";
 
 const server = values["base-url"].replace(/\/+$/, "");
@@ -64,7 +64,7 @@ async function measure(provider) {
     out.inferMs = infer.ms;
     const chat = proxy.chats()[before];
     out.fields = chat ? Object.keys(chat.body).sort() : [];
-    out.forbidden = out.fields.filter((f) => FORBIDDEN.includes(f));
+    out.forbidden = out.fields.filter((f) => FORBIDDEN_FIELDS.includes(f));
     out.headers = chat ? Object.keys(chat.headers).filter((h) => !["host", "connection", "content-length", "content-type", "accept"].includes(h)).sort() : [];
 
     const unknown = await home.run(["infer", "model", "run", "--local", "--model", `${provider}/no-such-model`, "--prompt", "Hello!", "--json"], { env });

@@ -17,29 +17,12 @@ import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { FORBIDDEN_FIELDS, FORBIDDEN_HEADERS } from "./support/hygiene.mjs";
 import { OpenClawHome, pluginConfig, WEATHER_TOOL_DIR } from "./support/openclaw.mjs";
 import { startRecordingProxy, streamedReply } from "./support/recording-proxy.mjs";
 
 const SERVER = process.env.VLLM_OPENCLAW_BASE_URL;
 const KEY = "sk-openclaw-test-DO-NOT-PRINT-5678";
-
-/** Body fields vLLM must never get from the provider (see VLLM_API.md), restated here on purpose. */
-const FORBIDDEN_FIELDS = [
-  "store",
-  "service_tier",
-  "prompt_cache_key",
-  "reasoning_effort",
-  "reasoning",
-  "parallel_tool_calls",
-  "user",
-  "metadata",
-  "guided_json",
-  "guided_regex",
-  "guided_choice",
-  "guided_grammar",
-];
-/** Attribution headers some OpenAI-compatible clients add. */
-const FORBIDDEN_HEADERS = ["http-referer", "x-title", "openai-organization", "openai-project"];
 
 async function serverModel(baseUrl) {
   const response = await fetch(`${baseUrl}/models`, { signal: AbortSignal.timeout(10_000) });

@@ -21,7 +21,7 @@ const configInput = (baseUrl, extra = {}) => ({
   baseUrlOverride: undefined,
 });
 
-export const userRequest = (text, extra = {}) => ({
+const userRequest = (text, extra = {}) => ({
   model: MODEL,
   messages: [{ tag: "user", val: [{ tag: "text", val: text }] }],
   tools: [],
