@@ -1,0 +1,62 @@
+//! The object `chat --json` prints: its fields, in this order, are part of
+//! the CLI contract.
+
+use serde::Serialize;
+
+use super::reply::{Reply, finish_name};
+
+impl Reply {
+    /// The `--json` object's text.
+    pub fn to_json(&self) -> String {
+        let json = ReplyJson {
+            model: &self.model,
+            text: &self.text,
+            reasoning: &self.reasoning,
+            tool_calls: self
+                .tool_calls
+                .iter()
+                .map(|c| ToolCallJson {
+                    id: &c.id,
+                    name: &c.name,
+                    arguments: &c.arguments,
+                })
+                .collect(),
+            finish_reason: self.finish.as_ref().map(finish_name),
+            usage: self.usage.map(|u| UsageJson {
+                input: u.input,
+                output: u.output,
+                cache_read: u.cache_read,
+                total: u.total,
+            }),
+        };
+        serde_json::to_string(&json).unwrap_or_default()
+    }
+}
+
+/// `chat --json`, fields in this order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReplyJson<'a> {
+    model: &'a str,
+    text: &'a str,
+    reasoning: &'a str,
+    tool_calls: Vec<ToolCallJson<'a>>,
+    finish_reason: Option<&'a str>,
+    usage: Option<UsageJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct ToolCallJson<'a> {
+    id: &'a str,
+    name: &'a str,
+    arguments: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageJson {
+    input: u32,
+    output: u32,
+    cache_read: u32,
+    total: u32,
+}
