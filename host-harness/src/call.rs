@@ -43,7 +43,7 @@ pub(crate) struct Call {
     pub(crate) denied_seen: usize,
     /// The pool slot the store's instance lives in, given back when the
     /// call (or stream) ends.
-    pub(crate) _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    pub(crate) _slot: crate::slots::Slot,
 }
 
 impl Call {

@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -21,7 +21,8 @@ use crate::state::HostState;
 /// How many plugin stores (calls and open streams together) the process
 /// runs at once by default; another call waits for a slot. Each slot
 /// reserves address space, not memory: what a plugin touches is what it
-/// costs. [`STORES_VAR`] sets another number.
+/// costs. [`STORES_VAR`] sets another number for the process; a harness can
+/// hold itself to fewer ([`crate::HarnessOptions::max_live_stores`]).
 pub const MAX_LIVE_STORES: u32 = 1024;
 
 /// The environment variable that sizes the pool (1 to 100 000), read once,
@@ -44,35 +45,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// A slot for one store, waiting while all are taken.
-    pub(crate) async fn slot(&self) -> Option<OwnedSemaphorePermit> {
-        let slots = self.slots.as_ref()?;
-        // The semaphore is never closed, so acquiring only waits.
-        Arc::clone(slots).acquire_owned().await.ok()
-    }
-
-    /// Whether a slot is free now (always, without a pool).
-    pub(crate) fn has_free_slot(&self) -> bool {
-        self.slots
-            .as_ref()
-            .is_none_or(|slots| slots.available_permits() > 0)
-    }
-
-    /// A slot if one is free now: `Err` when all are taken.
-    pub(crate) fn free_slot(&self) -> Result<Option<OwnedSemaphorePermit>, NoFreeSlot> {
-        match self.slots.as_ref() {
-            None => Ok(None),
-            Some(slots) => Arc::clone(slots)
-                .try_acquire_owned()
-                .map(Some)
-                .map_err(|_| NoFreeSlot),
-        }
+    /// The pool's slots, one permit each; `None` when instances are not
+    /// pooled (see `slots.rs`).
+    pub(crate) fn pool(&self) -> Option<Arc<Semaphore>> {
+        self.slots.clone()
     }
 }
-
-/// Every pool slot is taken.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct NoFreeSlot;
 
 /// The engine, linker and slots of this process, made on first use.
 pub(crate) fn shared() -> Result<&'static Shared, LoadError> {

@@ -1,6 +1,7 @@
 //! The harness: a loaded plugin and the calls into it.
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -19,6 +20,7 @@ use crate::error::{CallError, LoadError};
 use crate::inspect::Inspection;
 use crate::limits;
 use crate::redaction::{config_secrets, input_secrets};
+use crate::slots::{Slot, Slots};
 use crate::spare::{Prepared, Spare};
 use crate::state::{HostState, StateConfig};
 use crate::stream::PluginStream;
@@ -48,6 +50,11 @@ pub struct HarnessOptions {
     /// authority, whatever base URL a configuration (which the plugin
     /// itself resolved) names. Default none: the base URL's authority.
     pub allowed_authority: Option<Authority>,
+    /// Most plugin stores (calls and open streams together) this harness
+    /// runs at once; another call waits until one ends. Default `None`: as
+    /// many as the process's pool holds ([`crate::MAX_LIVE_STORES`], or
+    /// [`crate::STORES_VAR`]), which every harness of the process shares.
+    pub max_live_stores: Option<NonZeroU32>,
 }
 
 impl Default for HarnessOptions {
@@ -59,6 +66,7 @@ impl Default for HarnessOptions {
             env_names: vec![API_KEY_VAR.to_owned()],
             cache: CompileCache::Auto,
             allowed_authority: None,
+            max_live_stores: None,
         }
     }
 }
@@ -76,6 +84,8 @@ struct Inner {
     env: Vec<(String, String)>,
     load_info: LoadInfo,
     inspection: Inspection,
+    /// Where this harness's stores may live (see `slots.rs`).
+    slots: Slots,
     /// The next call's instance, made ahead (see `spare.rs`).
     spare: Mutex<Spare>,
     _ticker: Arc<EpochTicker>,
@@ -117,6 +127,7 @@ impl Harness {
         if let Some(reason) = &inspection.refusal {
             return Err(LoadError::Refused(reason.clone()));
         }
+        let slots = Slots::new(shared.pool(), options.max_live_stores);
         let instance_pre = shared
             .linker
             .instantiate_pre(&component)
@@ -137,6 +148,7 @@ impl Harness {
                 env,
                 load_info,
                 inspection,
+                slots,
                 spare: Mutex::new(Spare::default()),
                 _ticker: ticker,
             }),
@@ -263,7 +275,7 @@ impl Harness {
         let prepared = match spare {
             Some(prepared) => prepared,
             None => {
-                let slot = inner.shared.slot().await;
+                let slot = inner.slots.slot().await;
                 self.prepare(slot)
                     .await
                     .map_err(|(store, err)| fault(&store, &err, &secrets))?
@@ -288,10 +300,7 @@ impl Harness {
     }
 
     /// A store and instance in `slot`, with no network allowed yet.
-    async fn prepare(
-        &self,
-        slot: Option<tokio::sync::OwnedSemaphorePermit>,
-    ) -> Result<Prepared, (Store<HostState>, wasmtime::Error)> {
+    async fn prepare(&self, slot: Slot) -> Result<Prepared, (Store<HostState>, wasmtime::Error)> {
         let inner = &*self.inner;
         let state = HostState::new(StateConfig {
             env: &inner.env,
@@ -322,7 +331,7 @@ impl Harness {
         if !self.spare().begin_fill() {
             return;
         }
-        let Ok(slot) = self.inner.shared.free_slot() else {
+        let Ok(slot) = self.inner.slots.free_slot() else {
             self.spare().filled(None);
             return;
         };
@@ -331,7 +340,7 @@ impl Harness {
             let prepared = harness.prepare(slot).await.ok();
             // Once every slot is taken, a call may be waiting for one: the
             // spare gives its slot back rather than keep it from that call.
-            let keep = harness.inner.shared.has_free_slot();
+            let keep = harness.inner.slots.has_free_slot();
             harness.spare().filled(prepared.filter(|_| keep));
         });
     }

@@ -74,6 +74,7 @@ mod provider_error;
 mod redaction;
 mod requests;
 mod sandbox;
+mod slots;
 mod spare;
 mod state;
 mod stream;

@@ -7,18 +7,18 @@
 //! call takes it ready-made. Every instance still serves exactly one call,
 //! and a spare one may reach no network until its call says where.
 
-use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::Store;
 
 use crate::bindings::ProviderPlugin;
+use crate::slots::Slot;
 use crate::state::HostState;
 
 /// A store with the plugin instantiated in it, not yet used.
 pub(crate) struct Prepared {
     pub(crate) store: Store<HostState>,
     pub(crate) plugin: ProviderPlugin,
-    /// Its pool slot, if instances are pooled.
-    pub(crate) slot: Option<OwnedSemaphorePermit>,
+    /// Its place among the live stores.
+    pub(crate) slot: Slot,
 }
 
 /// At most one prepared instance, and whether one is being made.
