@@ -2,12 +2,13 @@
 # Every test tier, as the README promises:
 #   1. unit tests of the plugin logic (native),
 #   2. component tests: the built .wasm through the harness against a mock
-#      vLLM server on 127.0.0.1, and the CLI binary run for every command,
-#      `bench --quick` included (against the load server, with the native,
-#      curl, pi-ai and openai clients),
-#      Then the OpenClaw plugin's Node tests (tests/openclaw/run sandbox): the
-#      component transpiled by jco in its Node sandbox, against a loopback mock
-#      and the hostile component.
+#      vLLM server on 127.0.0.1, and the CLI binary run for every command;
+#      then the benchmark's
+#      machinery (tests/bench/run --quick: the load server, the component,
+#      the native, curl, pi-ai and openai clients, every figure); then the
+#      OpenClaw plugin's Node tests (tests/openclaw/run sandbox): the
+#      component transpiled by jco in its Node sandbox, against a loopback
+#      mock and the hostile component.
 #   3. conformance: the same component against real vLLM servers (CPU, a tiny
 #      model built locally by tests/vllm/vllm-local): plain, with --api-key,
 #      and with the hermes tool parser and qwen3 reasoning parser; then the
@@ -25,12 +26,11 @@ rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
 echo "==> building the plugin component (wasm32-wasip2, release)"
 cargo build --locked --release --target wasm32-wasip2 -p vllm-provider
 
-echo "==> the benchmark's Node clients (pi-ai, the openai SDK; Node 24 from npm)"
-BENCH_NODE=$(bash tests/bench/peers/install | tail -n 1)
-export BENCH_NODE
-
-echo "==> tiers 1 and 2: unit, component and CLI tests (and a quick benchmark run)"
+echo "==> tiers 1 and 2: unit, component and CLI tests"
 cargo test --locked --workspace
+
+echo "==> tier 2: the benchmark's machinery (a quick run, no real vLLM)"
+bash tests/bench/run --quick --no-vllm
 
 echo "==> tier 2: the OpenClaw plugin's Node sandbox (jco, worker threads)"
 bash tests/openclaw/run sandbox

@@ -10,12 +10,12 @@ mod cli;
 fn main() -> ExitCode {
     // clap prints usage errors itself and exits with code 2.
     let args = cli::Cli::parse();
-    let mut builder = if args.command.is_concurrent() {
-        tokio::runtime::Builder::new_multi_thread()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-    };
-    let runtime = match builder.enable_all().build() {
+    // Every command runs one plugin call at a time: on a single thread a
+    // body frame never wakes another thread on its way into the plugin.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub mod bench;
 pub mod chat;
 pub mod config_file;
 pub mod doctor;
@@ -119,44 +118,7 @@ pub enum Command {
     /// Show a component's world, imports (granted or refused) and exports, without running it
     #[command(after_help = INSPECT_HELP)]
     Inspect(InspectArgs),
-    /// Measure the component against other clients of a load server (tests/bench/run)
-    #[command(after_help = BENCH_HELP)]
-    Bench(bench::BenchArgs),
-    /// The component as one client of the benchmark protocol (tests/bench/PROTOCOL.md)
-    #[command(hide = true)]
-    BenchClient(bench::BenchClientArgs),
 }
-
-impl Command {
-    /// Whether the command runs many plugin calls at once. The others run
-    /// one call at a time, on a single-threaded runtime: a body frame then
-    /// never wakes another thread on its way into the plugin.
-    pub fn is_concurrent(&self) -> bool {
-        match self {
-            Self::Bench(_) => true,
-            Self::BenchClient(args) => args.scenario == bench::protocol::Scenario::Concurrent,
-            Self::Models { .. }
-            | Self::Chat(_)
-            | Self::Config(_)
-            | Self::Doctor(_)
-            | Self::Inspect(_) => false,
-        }
-    }
-}
-
-const BENCH_HELP: &str = "\
-Runs, on the server at --base-url (a load server shaped like vLLM,
-tests/bench/load-server), the component through this harness and every
---peer as separate processes: non-streamed latency, time to first token,
-events/s of long streams, a fresh process, and 1/10/100/1000 concurrent
-streams (events/s, peak RSS, CPU); then the component's cold and warm
-start, in process and as fresh processes, the peak RSS of one `chat`, and
-the plugin's size. Prints Markdown tables with ratios against --baseline
-and each target met or missed. `tests/bench/run` builds and starts
-everything and rewrites BENCHMARKS.md.
-
-Exit codes: 0 when every measurement ran (targets missed do not fail it);
-1 when a client failed or miscounted events; 2 usage error.";
 
 const INSPECT_HELP: &str = "\
 Exit codes: 0 the harness would load the component; 6 it would refuse it
@@ -268,10 +230,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(args) => show_config(&cli.global, args).await,
         Command::Doctor(args) => doctor::run(&cli.global, args).await,
         Command::Inspect(args) => inspect::run(args),
-        Command::Bench(args) => bench::run(&cli.global, args).await,
-        Command::BenchClient(args) => {
-            bench::client::run(&cli.global, args.scenario, &args.job).await
-        }
     }
 }
 

@@ -14,8 +14,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-
-use scenario::{Scenario, Setup};
+use vllm_bench_protocol::{Job, Scenario};
 
 /// The name this client reports in its JSON line.
 const CLIENT: &str = "native";
@@ -27,57 +26,22 @@ struct Args {
     /// What to measure.
     #[arg(value_enum)]
     scenario: Scenario,
-    /// The server's base URL, with `/v1` (plain http).
-    #[arg(long)]
-    base_url: String,
-    /// The model id (it selects the load server's reply).
-    #[arg(long)]
-    model: String,
-    /// N: measured requests (latency, ttft, stream).
-    #[arg(long, default_value_t = 1)]
-    requests: u32,
-    /// C: streams at once (concurrent).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4096))]
-    concurrency: u32,
-    /// T: events (tokens) per reply.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    max_tokens: u32,
+    /// The requests.
+    #[command(flatten)]
+    job: Job,
 }
 
 fn main() -> anyhow::Result<ExitCode> {
     let args = Args::parse();
-    let setup = Setup {
-        base_url: args.base_url,
-        model: args.model,
-        requests: args.requests,
-        concurrency: args.concurrency,
-        max_tokens: args.max_tokens,
-    };
-    let report = scenario::run(args.scenario, &setup);
+    let report = scenario::run(CLIENT, args.scenario, &args.job);
     if let Some(error) = &report.error {
         eprintln!(
             "vllm-bench-native: {} request(s) failed; the first: {error}",
             report.errors
         );
     }
-    let scenario_name = match args.scenario {
-        Scenario::Latency => "latency",
-        Scenario::Ttft => "ttft",
-        Scenario::Stream => "stream",
-        Scenario::Concurrent => "concurrent",
-        Scenario::Once => "once",
-    };
-    let line = serde_json::json!({
-        "client": CLIENT,
-        "scenario": scenario_name,
-        "latencies_us": report.latencies_us,
-        "events": report.events,
-        "elapsed_us": report.elapsed_us,
-        "errors": report.errors,
-        "error": report.error,
-    });
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{line}")?;
+    writeln!(stdout, "{}", report.line())?;
     stdout.flush()?;
     Ok(if report.errors == 0 {
         ExitCode::SUCCESS

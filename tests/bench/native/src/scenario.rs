@@ -11,6 +11,8 @@ use vllm_provider::wit::{
     ChatRequest, InputKind, Model, ProviderConfig, ProviderError, ProviderMode, StreamEvent,
 };
 
+use vllm_bench_protocol::{Job, Report, Scenario};
+
 use crate::transport::TcpTransport;
 
 /// The request timeout (`timeoutSeconds`): the first-byte and idle limit.
@@ -20,43 +22,9 @@ const THREAD_STACK_BYTES: usize = 256 * 1024;
 /// The model window the load server reports (`max_model_len`).
 const LOAD_SERVER_WINDOW: u32 = 131_072;
 
-/// Which scenario to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Scenario {
-    /// Warm-up, then N non-streamed requests, one latency each.
-    Latency,
-    /// Warm-up, then N streamed requests, time to the first delta each.
-    Ttft,
-    /// Warm-up, then N streamed requests, whole-stream time each.
-    Stream,
-    /// C streamed requests at once, no warm-up.
-    Concurrent,
-    /// One streamed request, nothing else.
-    Once,
-}
-
-/// What the scenario measured: the protocol's output, less the client name.
-#[derive(Debug, Default)]
-pub struct Report {
-    /// One latency per measured request that succeeded, in order.
-    pub latencies_us: Vec<u64>,
-    /// Delta events in the measured requests.
-    pub events: u64,
-    /// From the first measured send to the last measured end.
-    pub elapsed_us: u64,
-    /// Requests that failed (the warm-up included).
-    pub errors: u64,
-    /// The first failure's message.
-    pub error: Option<String>,
-}
-
-impl Report {
-    fn fail(&mut self, error: &ProviderError) {
-        self.errors += 1;
-        if self.error.is_none() {
-            self.error = Some(describe(error));
-        }
-    }
+/// Counts a failed request in `report`.
+fn fail(report: &mut Report, error: &ProviderError) {
+    report.fail(describe(error));
 }
 
 /// An error in one line: its kind and its message.
@@ -77,54 +45,37 @@ pub fn describe(error: &ProviderError) -> String {
     }
 }
 
-/// What to ask for.
-#[derive(Debug, Clone)]
-pub struct Setup {
-    /// The base URL, with `/v1`.
-    pub base_url: String,
-    /// The model id.
-    pub model: String,
-    /// N.
-    pub requests: u32,
-    /// C.
-    pub concurrency: u32,
-    /// T.
-    pub max_tokens: u32,
+/// The configuration a host resolves for an explicit model: no key,
+/// [`TIMEOUT_MS`]. The model's window is the load server's, widened so
+/// that T is never clamped (the benchmark counts exactly T events).
+pub fn config(job: &Job) -> ProviderConfig {
+    let window = LOAD_SERVER_WINDOW.max(job.max_tokens.saturating_add(4096));
+    ProviderConfig {
+        base_url: job.base_url.trim_end_matches('/').to_owned(),
+        api_key: None,
+        headers: Vec::new(),
+        timeout_ms: TIMEOUT_MS,
+        mode: ProviderMode::Explicit,
+        reason: "the benchmark names its model".into(),
+        models: vec![Model {
+            id: job.model.clone(),
+            name: job.model.clone(),
+            reasoning: false,
+            input: vec![InputKind::Text],
+            cost: ZERO_COST,
+            context_window: window,
+            max_tokens: job.max_tokens,
+            root: None,
+            parent: None,
+        }],
+    }
 }
 
-impl Setup {
-    /// The configuration a host resolves for an explicit model: no key,
-    /// [`TIMEOUT_MS`]. The model's window is the load server's, widened so
-    /// that T is never clamped (the benchmark counts exactly T events).
-    pub fn config(&self) -> ProviderConfig {
-        let window = LOAD_SERVER_WINDOW.max(self.max_tokens.saturating_add(4096));
-        ProviderConfig {
-            base_url: self.base_url.trim_end_matches('/').to_owned(),
-            api_key: None,
-            headers: Vec::new(),
-            timeout_ms: TIMEOUT_MS,
-            mode: ProviderMode::Explicit,
-            reason: "the benchmark names its model".into(),
-            models: vec![Model {
-                id: self.model.clone(),
-                name: self.model.clone(),
-                reasoning: false,
-                input: vec![InputKind::Text],
-                cost: ZERO_COST,
-                context_window: window,
-                max_tokens: self.max_tokens,
-                root: None,
-                parent: None,
-            }],
-        }
-    }
-
-    /// What every client sends: one user message "hi", at most T tokens.
-    pub fn request(&self) -> ChatRequest {
-        let mut request = vllm_provider::request::user_text(&self.model, "hi");
-        request.sampling.max_tokens = Some(self.max_tokens);
-        request
-    }
+/// What every client sends: one user message "hi", at most T tokens.
+pub fn request(job: &Job) -> ChatRequest {
+    let mut request = vllm_provider::request::user_text(&job.model, "hi");
+    request.sampling.max_tokens = Some(job.max_tokens);
+    request
 }
 
 /// Microseconds in `d`, saturating.
@@ -191,28 +142,28 @@ fn complete_once(
     client.complete(request).map(drop)
 }
 
-/// Run `scenario`.
-pub fn run(scenario: Scenario, setup: &Setup) -> Report {
+/// Run `scenario` as `client`.
+pub fn run(client: &str, scenario: Scenario, job: &Job) -> Report {
     let transport = TcpTransport;
-    let config = setup.config();
-    let request = setup.request();
-    let mut report = Report::default();
+    let config = config(job);
+    let request = request(job);
+    let mut report = Report::new(client, scenario);
     let streamed = |report: &mut Report| {
-        stream_once(&transport, &config, &request, setup.max_tokens)
-            .map_err(|error| report.fail(&error))
+        stream_once(&transport, &config, &request, job.max_tokens)
+            .map_err(|error| fail(report, &error))
             .ok()
     };
     match scenario {
         Scenario::Latency => {
             if let Err(error) = complete_once(&transport, &config, &request) {
-                report.fail(&error);
+                fail(&mut report, &error);
             }
             let first = Instant::now();
-            for _ in 0..setup.requests {
+            for _ in 0..job.requests {
                 let start = Instant::now();
                 match complete_once(&transport, &config, &request) {
                     Ok(()) => report.latencies_us.push(micros(start.elapsed())),
-                    Err(error) => report.fail(&error),
+                    Err(error) => fail(&mut report, &error),
                 }
             }
             report.elapsed_us = micros(first.elapsed());
@@ -220,7 +171,7 @@ pub fn run(scenario: Scenario, setup: &Setup) -> Report {
         Scenario::Ttft | Scenario::Stream => {
             let _warm_up = streamed(&mut report);
             let first = Instant::now();
-            for _ in 0..setup.requests {
+            for _ in 0..job.requests {
                 let start = Instant::now();
                 if let Some(done) = streamed(&mut report) {
                     report.events += done.events;
@@ -230,9 +181,12 @@ pub fn run(scenario: Scenario, setup: &Setup) -> Report {
                     };
                     match latency {
                         Some(latency) => report.latencies_us.push(micros(latency)),
-                        None => report.fail(&ProviderError::InvalidResponse(
-                            "the stream ended without a delta event".into(),
-                        )),
+                        None => fail(
+                            &mut report,
+                            &ProviderError::InvalidResponse(
+                                "the stream ended without a delta event".into(),
+                            ),
+                        ),
                     }
                 }
             }
@@ -245,7 +199,7 @@ pub fn run(scenario: Scenario, setup: &Setup) -> Report {
             }
             report.elapsed_us = micros(start.elapsed());
         }
-        Scenario::Concurrent => concurrent(setup, &transport, &config, &request, &mut report),
+        Scenario::Concurrent => concurrent(job, &transport, &config, &request, &mut report),
     }
     report
 }
@@ -253,13 +207,13 @@ pub fn run(scenario: Scenario, setup: &Setup) -> Report {
 /// C streams started together on C threads (small stacks); elapsed from the first send
 /// to the last end.
 fn concurrent(
-    setup: &Setup,
+    job: &Job,
     transport: &TcpTransport,
     config: &ProviderConfig,
     request: &ChatRequest,
     report: &mut Report,
 ) {
-    let count = usize::try_from(setup.concurrency).unwrap_or(usize::MAX);
+    let count = usize::try_from(job.concurrency).unwrap_or(usize::MAX);
     // The start gate: every thread waits for a read lock that this one
     // holds for writing until all are spawned, then all go at once. (A
     // `Barrier` would hang forever if a thread could not be spawned.)
@@ -275,15 +229,18 @@ fn concurrent(
                 .spawn_scoped(scope, move || {
                     drop(gate.read());
                     let start = Instant::now();
-                    let result = stream_once(transport, config, request, setup.max_tokens);
+                    let result = stream_once(transport, config, request, job.max_tokens);
                     (start, Instant::now(), result)
                 });
             match spawned {
                 Ok(handle) => handles.push(handle),
                 Err(e) => {
-                    report.fail(&ProviderError::InvalidResponse(format!(
-                        "could not start thread {i} of {count}: {e}"
-                    )));
+                    fail(
+                        report,
+                        &ProviderError::InvalidResponse(format!(
+                            "could not start thread {i} of {count}: {e}"
+                        )),
+                    );
                     break;
                 }
             }
@@ -300,12 +257,13 @@ fn concurrent(
                 last = Some(last.map_or(end, |last| last.max(end)));
                 match result {
                     Ok(done) => report.events += done.events,
-                    Err(error) => report.fail(&error),
+                    Err(error) => fail(report, &error),
                 }
             }
-            Err(_) => report.fail(&ProviderError::InvalidResponse(
-                "a stream's thread panicked".into(),
-            )),
+            Err(_) => fail(
+                report,
+                &ProviderError::InvalidResponse("a stream's thread panicked".into()),
+            ),
         }
     }
     if let (Some(first), Some(last)) = (first, last) {

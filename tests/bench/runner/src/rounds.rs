@@ -6,11 +6,11 @@
 
 use std::time::Duration;
 
-use super::peers::{Peer, Shape, figures_failure, run_shape};
-use super::plan::{Plan, SINGLE};
-use super::protocol::Scenario;
-use super::results::{ClientFigures, Concurrency, Rate};
-use super::stats::{self, as_us};
+use crate::peers::{Peer, Shape, figures_failure, run_shape};
+use crate::plan::{Plan, SINGLE};
+use crate::results::{ClientFigures, Concurrency, Rate};
+use crate::stats::{self, as_us};
+use vllm_bench_protocol::Scenario;
 
 /// What one client's runs add up to.
 #[derive(Debug, Default)]
@@ -179,7 +179,7 @@ fn figures(name: &str, plan: &Plan, tally: Tally) -> ClientFigures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::bench::child::Program;
+    use crate::child::Program;
 
     /// A client that answers every shape with a fixed report.
     fn fake(name: &str, latency_us: u64) -> Peer {

@@ -146,7 +146,7 @@ pub struct RealVllm {
     pub failures: Vec<String>,
 }
 
-/// One target of the issue: met, or missed by how much.
+/// One of the benchmark's targets: met, or missed by how much.
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {
     /// What is measured.

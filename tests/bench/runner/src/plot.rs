@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use super::results::{Concurrency, Results};
-use super::targets::rate;
+use crate::results::{Concurrency, Results};
+use crate::targets::rate;
 
 const PANEL_W: f64 = 420.0;
 const PANEL_H: f64 = 300.0;
@@ -172,7 +172,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::bench::results::{ClientFigures, Concurrency};
+    use crate::results::{ClientFigures, Concurrency};
 
     #[test]
     fn one_line_per_client_and_a_legend() {

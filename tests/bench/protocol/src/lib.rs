@@ -1,5 +1,8 @@
 //! The benchmark protocol (`tests/bench/PROTOCOL.md`): the scenarios every
-//! client runs and the one-line JSON report each prints.
+//! client runs, the arguments each takes and the one-line JSON report each
+//! prints. The runner (`vllm-bench`) and the Rust clients (the component's
+//! `vllm-bench client`, `vllm-bench-native`) share these types, so that a
+//! field added to the report is added for all of them.
 
 use std::fmt;
 
@@ -46,10 +49,12 @@ impl fmt::Display for Scenario {
     }
 }
 
-/// A client's arguments after the scenario (`--base-url` is the global
-/// option of `vllm-harness`).
+/// A client's arguments after the scenario.
 #[derive(Debug, Clone, Args)]
 pub struct Job {
+    /// The server's base URL, with `/v1`
+    #[arg(long, value_name = "URL")]
+    pub base_url: String,
     /// Model id: `<kind>[-w<N>][-d<US>]` on the load server
     #[arg(long, value_name = "ID")]
     pub model: String,
@@ -87,6 +92,22 @@ pub struct Report {
 }
 
 impl Report {
+    /// An empty report of `client` running `scenario`.
+    pub fn new(client: &str, scenario: Scenario) -> Self {
+        Self {
+            client: client.to_owned(),
+            scenario: scenario.name().to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// The report as the one line a client prints.
+    pub fn line(&self) -> String {
+        // Strings, numbers and a list of numbers always serialise; were it
+        // ever not so, the runner would say the client printed no report.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
     /// Reads the last line of `stdout` that holds a JSON object.
     pub fn parse(stdout: &str) -> Result<Self, String> {
         let line = stdout
@@ -120,6 +141,17 @@ mod tests {
         assert_eq!(report.events, 32);
         assert!(Report::parse("nothing").is_err());
         assert!(Report::parse("{not json").is_err());
+    }
+
+    #[test]
+    fn a_report_line_reads_back() {
+        let mut report = Report::new("native", Scenario::Concurrent);
+        report.events = 7;
+        report.fail("refused".into());
+        let line = report.line();
+        assert!(!line.contains('\n'), "{line}");
+        assert_eq!(Report::parse(&line).expect("parses"), report);
+        assert_eq!(report.scenario, "concurrent");
     }
 
     #[test]

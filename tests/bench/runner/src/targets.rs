@@ -1,7 +1,8 @@
-//! The targets, judged against the figures of the same run.
+//! The benchmark's targets (the product's speed and size goals, stated in
+//! BENCHMARKS.md), judged against the figures of the same run.
 
-use super::plan::{BATCHED, SINGLE};
-use super::results::{ClientFigures, Results, Target};
+use crate::plan::{BATCHED, SINGLE};
+use crate::results::{ClientFigures, Results, Target};
 
 /// Added latency allowed over the native client at p50, microseconds.
 const ADDED_US: u64 = 50;
@@ -182,7 +183,7 @@ pub fn rate(per_s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::bench::results::{Quantiles, Rate};
+    use crate::results::{Quantiles, Rate};
 
     fn client(name: &str, single: f64, ttft: u64) -> ClientFigures {
         ClientFigures {

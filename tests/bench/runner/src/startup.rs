@@ -8,11 +8,11 @@ use std::time::Instant;
 
 use vllm_harness::{CompileCache, ConfigInput, Harness, HarnessOptions};
 
-use super::child::{self, Program};
-use super::peers::RUN_LIMIT;
-use super::plan::{Plan, SINGLE};
-use super::results::ComponentFigures;
-use super::stats;
+use crate::child::{self, Program};
+use crate::peers::RUN_LIMIT;
+use crate::plan::{Plan, SINGLE};
+use crate::results::ComponentFigures;
+use crate::stats;
 
 /// What start-up measurements need.
 #[derive(Debug)]
@@ -21,8 +21,8 @@ pub struct Startup<'a> {
     pub plugin: &'a Path,
     /// The load server's base URL.
     pub base_url: &'a str,
-    /// This executable.
-    pub exe: &'a Path,
+    /// The `vllm-harness` CLI.
+    pub harness: &'a Path,
     /// A scratch directory for compile caches (removed by the caller).
     pub scratch: &'a Path,
     /// How many of each.
@@ -167,7 +167,7 @@ impl Startup<'_> {
 
     fn harness_program(&self, cache_dir: &Path) -> Program {
         Program {
-            program: self.exe.as_os_str().to_owned(),
+            program: self.harness.as_os_str().to_owned(),
             args: Vec::new(),
             env: vec![
                 (
@@ -177,7 +177,7 @@ impl Startup<'_> {
                 // No config file of the user's may change what is measured.
                 (
                     "OPENCLAW_CONFIG_PATH".into(),
-                    self.scratch.join(super::EMPTY_CONFIG).into(),
+                    self.scratch.join(crate::run::EMPTY_CONFIG).into(),
                 ),
             ],
         }

@@ -1,45 +1,37 @@
-//! `vllm-harness bench`: the component through this harness against other
+//! `vllm-bench run`: the component through the harness against other
 //! clients of the same server, in one run (`tests/bench/PROTOCOL.md`).
 //!
-//! Every client, the component included (`vllm-harness bench-client`), runs
-//! as a child process so that its RSS and CPU are its own; start-up figures
-//! are measured in this process and as fresh `vllm-harness` processes.
+//! Every client, the component included (`vllm-bench client`), runs as a
+//! child process so that its RSS and CPU are its own; start-up figures are
+//! measured in this process and as fresh `vllm-harness` processes.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use vllm_bench_protocol::Scenario;
 
-pub mod child;
-pub mod client;
-pub mod machine;
-pub mod peers;
-pub mod plan;
-pub mod plot;
-pub mod protocol;
-pub mod report;
-pub mod results;
-pub mod rounds;
-pub mod startup;
-pub mod stats;
-pub mod targets;
-
-use child::Program;
-use peers::{Peer, Shape};
-use plan::{BATCHED, Plan, SINGLE};
-use protocol::Scenario;
-use results::{RealVllm, Results};
-
-use super::GlobalArgs;
-use super::fail::Failure;
-use super::plugin_path;
+use crate::child::{self, Program};
+use crate::peers::{self, Peer, Shape};
+use crate::plan::{BATCHED, Plan, SINGLE};
+use crate::results::{RealVllm, Results};
+use crate::{client, complete, machine, plot, report, rounds, startup, stats, targets};
 
 /// The config file every measured `vllm-harness` process reads (`{}`), so
 /// that no config of the user's changes what is measured.
 pub const EMPTY_CONFIG: &str = "empty.json5";
 
-/// `bench` options.
+/// `run` options.
 #[derive(Debug, Args)]
-pub struct BenchArgs {
+pub struct RunArgs {
+    /// The load server's base URL, with `/v1` (tests/bench/run starts one)
+    #[arg(long, value_name = "URL")]
+    pub base_url: String,
+    /// The provider component
+    #[arg(long, value_name = "FILE.wasm")]
+    pub plugin: PathBuf,
+    /// The `vllm-harness` CLI, whose fresh processes are measured
+    #[arg(long, value_name = "FILE")]
+    pub harness: PathBuf,
     /// Another client speaking tests/bench/PROTOCOL.md, e.g.
     /// `native=target/release/vllm-bench-native` (repeatable; split on spaces)
     #[arg(long = "peer", value_name = "NAME=COMMAND", value_parser = Peer::parse)]
@@ -73,40 +65,35 @@ pub struct BenchArgs {
     pub svg: Option<PathBuf>,
 }
 
-/// `bench-client` options: the component as a client of the protocol.
-#[derive(Debug, Args)]
-pub struct BenchClientArgs {
-    /// What to measure
-    #[arg(value_enum)]
-    pub scenario: Scenario,
-    /// The requests.
-    #[command(flatten)]
-    pub job: protocol::Job,
-}
+/// What `run --help` adds.
+pub const HELP: &str = "\
+Runs, on the server at --base-url (a load server shaped like vLLM,
+tests/bench/load-server), the component through the harness and every
+--peer as separate processes: non-streamed latency, time to first token,
+events/s of long streams, a fresh process, and 1/10/100/1000 concurrent
+streams (events/s, peak RSS, CPU); then the component's cold and warm
+start, in process and as fresh `vllm-harness` processes, the peak RSS of
+one `vllm-harness chat`, and the plugin's size. Prints Markdown tables with
+ratios against --baseline and each target met or missed.
+`tests/bench/run` builds and starts everything and rewrites BENCHMARKS.md.
+
+Exit codes: 0 when every measurement ran and every figure is there
+(targets missed do not fail it); 1 when a client failed, miscounted events
+or a figure is missing; 2 usage error.";
 
 /// The name of the component among the clients.
 const COMPONENT: &str = client::CLIENT;
 
 /// Runs the benchmark, prints the tables and writes the files asked for.
-pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<()> {
-    let base_url = global.base_url.clone().ok_or_else(|| {
-        Failure::usage(
-            "bench needs --base-url: the load server's /v1 URL (tests/bench/run starts one)",
-        )
-    })?;
-    let plugin = plugin_path::locate(
-        global.plugin.clone(),
-        std::env::var_os("VLLM_HARNESS_PLUGIN"),
-        std::env::current_exe().ok(),
-    )?;
+pub async fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let base_url = args.base_url.clone();
+    let plugin = existing(&args.plugin, "--plugin")?;
+    let harness = existing(&args.harness, "--harness")?;
     let exe = std::env::current_exe()
         .map_err(|err| anyhow::anyhow!("cannot find this executable: {err}"))?;
     let names: Vec<&str> = args.peers.iter().map(|p| p.name.as_str()).collect();
     if names.contains(&COMPONENT) {
-        return Err(Failure::usage(format!(
-            "the peer name `{COMPONENT}` is the component's own"
-        ))
-        .into());
+        anyhow::bail!("the peer name `{COMPONENT}` is the component's own");
     }
     let scratch = Scratch::new()?;
     let plan = if args.quick {
@@ -143,7 +130,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<()> {
     let startup = startup::Startup {
         plugin: &plugin,
         base_url: &base_url,
-        exe: &exe,
+        harness: &harness,
         scratch: scratch.path(),
         plan: &plan,
     };
@@ -160,18 +147,32 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<()> {
     results.targets = targets::judge(&results, COMPONENT, &args.baseline);
 
     let tables = report::markdown(&results, &plan, &args.baseline);
-    super::print(&tables)?;
+    crate::print(&tables)?;
     write(args.markdown.as_deref(), &tables)?;
     write(
         args.json.as_deref(),
         &format!("{}\n", serde_json::to_string_pretty(&results)?),
     )?;
     write(args.svg.as_deref(), &plot::svg(&results))?;
-    let failed = results
-        .clients
-        .iter()
-        .map(|c| c.failures.len())
-        .sum::<usize>()
+    let clients: Vec<&str> = clients.iter().map(|peer| peer.name.as_str()).collect();
+    let missing = complete::missing(
+        &results,
+        &plan,
+        complete::Expected {
+            clients: &clients,
+            ceiling: args.ceiling.is_some(),
+            ceiling_models: &[BATCHED, SINGLE],
+        },
+    );
+    for line in &missing {
+        eprintln!("bench: missing figure: {line}");
+    }
+    let failed = missing.len()
+        + results
+            .clients
+            .iter()
+            .map(|c| c.failures.len())
+            .sum::<usize>()
         + results.component.failures.len()
         + results.real_vllm.as_ref().map_or(0, |r| r.failures.len());
     if failed > 0 {
@@ -182,27 +183,21 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The component as a peer: this executable's `bench-client`.
+/// The component as a peer: this executable's `client`.
 fn component_peer(exe: &Path, plugin: &Path, scratch: &Path) -> Peer {
     Peer {
         name: COMPONENT.to_owned(),
         program: Program {
             program: exe.as_os_str().to_owned(),
             args: vec![
-                "bench-client".into(),
+                "client".into(),
                 "--plugin".into(),
                 plugin.as_os_str().to_owned(),
             ],
-            env: vec![
-                (
-                    "VLLM_HARNESS_CACHE_DIR".into(),
-                    scratch.join("client-cache").into(),
-                ),
-                (
-                    "OPENCLAW_CONFIG_PATH".into(),
-                    scratch.join(EMPTY_CONFIG).into(),
-                ),
-            ],
+            env: vec![(
+                "VLLM_HARNESS_CACHE_DIR".into(),
+                scratch.join("client-cache").into(),
+            )],
         },
     }
 }
@@ -266,6 +261,15 @@ fn real_vllm(
         }
     }
     real
+}
+
+/// `path` if it is a file, else a message naming `flag`.
+fn existing(path: &Path, flag: &str) -> anyhow::Result<PathBuf> {
+    if path.is_file() {
+        Ok(path.to_owned())
+    } else {
+        anyhow::bail!("{flag} {}: no such file", path.display())
+    }
 }
 
 fn write(path: Option<&Path>, text: &str) -> anyhow::Result<()> {

@@ -1,33 +1,50 @@
-//! `vllm-harness bench-client`: the component as one client of the
-//! benchmark protocol. The plugin is loaded and the models discovered once,
-//! before anything is measured, as a host does at start-up; every request
-//! then pays for its own store, instance and connection.
+//! `vllm-bench client`: the component as one client of the benchmark
+//! protocol, driven in process through the `vllm_harness` library. The
+//! plugin is loaded and the models discovered once, before anything is
+//! measured, as a host does at start-up; every request then pays for its
+//! own store, instance and connection.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
+use clap::Args;
 use tokio::task::JoinSet;
-use vllm_harness::{CallError, ChatRequest, Harness, ProviderConfig, StreamEvent};
-
-use super::protocol::{Job, Report, Scenario};
-use crate::cli::GlobalArgs;
-use crate::cli::setup::Setup;
+use vllm_bench_protocol::{Job, Report, Scenario};
+use vllm_harness::{
+    API_KEY_VAR, CallError, ChatRequest, ConfigInput, Harness, HarnessOptions, ProviderConfig,
+    ProviderMode, StreamEvent, env_from_process,
+};
 
 /// The name the component's reports carry.
 pub const CLIENT: &str = "component";
 
-/// Runs `scenario` and prints the report line; fails (exit 1) when any
-/// request failed.
-pub async fn run(global: &GlobalArgs, scenario: Scenario, job: &Job) -> anyhow::Result<()> {
-    let setup = Setup::new(global).await?;
-    setup.require_enabled()?;
-    let config = setup.config_with_models().await?;
-    let client = Client {
-        harness: setup.harness,
-        config,
-        job: job.clone(),
-    };
-    let report = client.measure(scenario).await;
-    crate::cli::print(&format!("{}\n", serde_json::to_string(&report)?))?;
+/// `client` options.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// The provider component
+    #[arg(long, value_name = "FILE.wasm")]
+    pub plugin: PathBuf,
+    /// What to measure
+    #[arg(value_enum)]
+    pub scenario: Scenario,
+    /// The requests.
+    #[command(flatten)]
+    pub job: Job,
+}
+
+impl ClientArgs {
+    /// Whether the scenario runs many plugin calls at once.
+    pub fn is_concurrent(&self) -> bool {
+        self.scenario == Scenario::Concurrent
+    }
+}
+
+/// Runs the scenario and prints the report line; fails when any request
+/// failed.
+pub async fn run(args: &ClientArgs) -> anyhow::Result<()> {
+    let client = Client::start(args).await?;
+    let report = client.measure(args.scenario).await;
+    crate::print(&format!("{}\n", report.line()))?;
     match &report.error {
         None => Ok(()),
         Some(error) => Err(anyhow::anyhow!(
@@ -52,6 +69,36 @@ struct Client {
 }
 
 impl Client {
+    /// Loads the plugin, resolves the configuration for the job's server
+    /// and discovers its models, as `vllm-harness` does for a command.
+    async fn start(args: &ClientArgs) -> anyhow::Result<Self> {
+        let env_names = vec![API_KEY_VAR.to_owned()];
+        let env = env_from_process(&env_names);
+        let harness = Harness::load(
+            &args.plugin,
+            HarnessOptions {
+                env_names,
+                ..HarnessOptions::default()
+            },
+        )?;
+        let mut config = harness
+            .resolve_config(ConfigInput {
+                provider_json: None,
+                env,
+                auth_profile_key: None,
+                base_url_override: Some(args.job.base_url.clone()),
+            })
+            .await?;
+        if config.mode == ProviderMode::Discover {
+            config.models = harness.discover_models(&config).await?;
+        }
+        Ok(Self {
+            harness,
+            config,
+            job: args.job.clone(),
+        })
+    }
+
     fn request(&self) -> ChatRequest {
         let mut request = ChatRequest::user_text(&self.job.model, "hi");
         request.sampling.max_tokens = Some(self.job.max_tokens);
@@ -59,11 +106,7 @@ impl Client {
     }
 
     async fn measure(&self, scenario: Scenario) -> Report {
-        let mut report = Report {
-            client: CLIENT.to_owned(),
-            scenario: scenario.name().to_owned(),
-            ..Report::default()
-        };
+        let mut report = Report::new(CLIENT, scenario);
         if scenario.warms_up()
             && let Err(err) = self.one(scenario).await
         {

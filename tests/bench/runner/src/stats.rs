@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::results::Quantiles;
+use crate::results::Quantiles;
 
 /// The `q`-quantile (0..=1) of `samples` by the nearest-rank method; `None`
 /// when there are none.

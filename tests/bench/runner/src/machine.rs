@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::results::Machine;
+use crate::results::Machine;
 
 /// The wasmtime this harness is built with (pinned in the workspace).
 const WASMTIME: &str = "48.0.8";

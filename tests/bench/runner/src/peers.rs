@@ -4,11 +4,11 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use super::child::{self, Measured, Program};
-use super::plan::Plan;
-use super::protocol::{Report, Scenario};
-use super::results::Rate;
-use super::stats;
+use crate::child::{self, Measured, Program};
+use crate::plan::Plan;
+use crate::results::Rate;
+use crate::stats;
+use vllm_bench_protocol::{Report, Scenario};
 
 /// The longest one client process may run.
 pub const RUN_LIMIT: Duration = Duration::from_secs(300);

@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::protocol::Report;
+use vllm_bench_protocol::Report;
 
 /// The most of a child's stdout or stderr kept.
 const MAX_OUTPUT: u64 = 1024 * 1024;

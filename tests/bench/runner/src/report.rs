@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::plan::Plan;
-use super::results::{ClientFigures, Quantiles, Results};
-use super::targets::{kib, rate, us};
+use crate::plan::Plan;
+use crate::results::{ClientFigures, Quantiles, Results};
+use crate::targets::{kib, rate, us};
 
 /// All tables of `results`; `baseline` names the client ratios are against.
 pub fn markdown(results: &Results, plan: &Plan, baseline: &str) -> String {
