@@ -2,8 +2,8 @@
 # Every test tier, as the README promises:
 #   1. unit tests of the plugin logic (native),
 #   2. component tests: the built .wasm through the harness against a mock
-#      vLLM server on 127.0.0.1, and the CLI binary run for every command;
-#      then the benchmark's
+#      vLLM server on 127.0.0.1, and the CLI binary run for every command
+#      (one test binary, host-harness/tests/all); then the benchmark's
 #      machinery (tests/bench/run --quick: the load server, the component,
 #      the native, curl, pi-ai and openai clients, every figure); then the
 #      OpenClaw plugin's Node tests (tests/openclaw/run sandbox): the
@@ -98,7 +98,7 @@ openclaw_url=$(base_url "$state/openclaw.json")
 rm -rf "$state"
 
 echo "==> tier 3: conformance tests against the real servers"
-cargo test --locked -p vllm-tests --test conformance -- --include-ignored
+cargo test --locked -p vllm-harness --test all -- --include-ignored conformance::
 
 echo "==> tier 3: the real OpenClaw loading the plugin, against the 16k server"
 VLLM_OPENCLAW_BASE_URL=$openclaw_url bash tests/openclaw/run openclaw

@@ -1,7 +1,6 @@
 //! Test support for the vLLM provider: an in-process mock vLLM server
 //! ([`mock`]), a minimal HTTP/1.1 client to poke at it ([`http_client`]),
-//! helpers that build the component and the harness before tests use them
-//! ([`artifacts`]), a loopback server that is not vLLM ([`not_vllm`]), and
+//! the guests its build script builds for the tests ([`artifacts`]), a loopback server that is not vLLM ([`not_vllm`]), and
 //! the answers recorded from real vLLM servers ([`recordings`]).
 
 pub mod artifacts;

@@ -4,8 +4,6 @@
 //! a typed error that says what happened, with what had arrived kept.
 //! Stalls (slow first byte, idle streams, slowloris) are in `timeouts.rs`.
 
-mod common;
-
 use std::time::Duration;
 
 use vllm_harness::{
@@ -15,8 +13,8 @@ use vllm_harness::{
 use vllm_tests::mock::shapes::{ChunkFactory, Delta};
 use vllm_tests::mock::{MockOptions, MockVllm, Reply};
 
-use common::plugin;
-use common::streams::{bounded, read_stream, sse_bytes, streamed_text};
+use crate::common::plugin;
+use crate::common::streams::{bounded, read_stream, sse_bytes, streamed_text};
 
 const MODEL: &str = "mock-model";
 /// Longest any one faulty exchange may take before the test calls it a hang.

@@ -3,8 +3,6 @@
 //! reply must come out with the text, reasoning, tool calls, finish reason
 //! and usage the recording holds, and each error as the right typed error.
 
-mod common;
-
 use std::path::Path;
 
 use serde_json::Value;
@@ -14,7 +12,7 @@ use vllm_harness::{
 use vllm_tests::mock::{MockModel, MockOptions, MockVllm, Reply};
 use vllm_tests::recordings::{Recording, body, fixtures_dirs, read_index};
 
-use common::plugin;
+use crate::common::plugin;
 
 const CHAT: &str = "/v1/chat/completions";
 /// Batches read from one stream before the test gives up.

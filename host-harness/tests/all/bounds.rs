@@ -3,8 +3,6 @@
 //! for `GET /models`), one SSE line (4 MiB), one tool call's arguments
 //! (256 KiB), and the host's own cap on response bodies.
 
-mod common;
-
 use vllm_harness::{
     CallError, ChatRequest, CompileCache, ConfigInput, Harness, HarnessOptions, ProviderConfig,
     ProviderError,
@@ -13,8 +11,8 @@ use vllm_tests::artifacts::plugin_wasm;
 use vllm_tests::mock::shapes::{ChunkFactory, Delta, DeltaToolCall};
 use vllm_tests::mock::{MockModel, MockOptions, MockVllm, Reply};
 
-use common::streams::read_stream;
-use common::{plugin, shared_compile_cache};
+use crate::common::streams::read_stream;
+use crate::common::{plugin, shared_compile_cache};
 
 const MODEL: &str = "mock-model";
 const MIB: usize = 1024 * 1024;

@@ -3,16 +3,14 @@
 //! connection) is `dropping_a_stream_closes_the_connection` in
 //! `component.rs`.
 
-mod common;
-
 use std::future::Future;
 use std::time::Duration;
 
 use vllm_tests::mock::shapes::ChunkFactory;
 use vllm_tests::mock::{MockOptions, MockVllm, Reply};
 
-use common::cli_run::Cli;
-use common::streams::sse_bytes;
+use crate::common::cli_run::Cli;
+use crate::common::streams::sse_bytes;
 
 const MODEL: &str = "mock-model";
 /// How long the test waits for the mock or the CLI to get somewhere.

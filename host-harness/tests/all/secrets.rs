@@ -6,8 +6,6 @@
 //! user or a host can see is exactly these texts.
 //! (`cli.rs` has the same check over the CLI's usage and config errors.)
 
-mod common;
-
 use std::time::Duration;
 
 use vllm_harness::{
@@ -17,8 +15,8 @@ use vllm_tests::mock::shapes::ChunkFactory;
 use vllm_tests::mock::{MockOptions, MockVllm, Reply};
 use vllm_tests::not_vllm::NotVllm;
 
-use common::cli_run::{Cli, Run};
-use common::{KEY, plugin, refused_port};
+use crate::common::cli_run::{Cli, Run};
+use crate::common::{KEY, plugin, refused_port};
 
 const MODEL: &str = "mock-model";
 

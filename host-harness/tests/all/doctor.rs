@@ -3,14 +3,12 @@
 //! code of the first failure. The same failure modes against real vLLM
 //! servers are in `conformance.rs`.
 
-mod common;
-
 use vllm_tests::mock::{MockOptions, MockVllm};
 use vllm_tests::not_vllm::NotVllm;
 
-use common::cli_run::{Cli, Run};
-use common::doctor::{check, statuses};
-use common::{KEY, refused_port};
+use crate::common::cli_run::{Cli, Run};
+use crate::common::doctor::{check, statuses};
+use crate::common::{KEY, refused_port};
 
 const CHECKS: [&str; 8] = [
     "config",

@@ -1,30 +1,27 @@
-//! The process's pool of instance slots: with every slot held by an open
-//! stream, the next call waits for a slot and goes on as soon as a stream
-//! ends; the instance the harness makes ahead never keeps a slot from a
-//! waiting call. The pool is sized once per process
-//! (`VLLM_HARNESS_MAX_STORES`), so this file is a test binary of its own,
-//! with one test.
+//! A harness's limit on live stores (`HarnessOptions::max_live_stores`):
+//! with every place held by an open stream, the next call waits and goes on
+//! as soon as a stream ends; the instance the harness makes ahead never
+//! keeps a place from a waiting call. The process's pool
+//! (`VLLM_HARNESS_MAX_STORES`) is the same kind of limit, shared by every
+//! harness; this one is set per harness, so it runs beside the other tests.
 
-mod common;
-
+use std::num::NonZeroU32;
 use std::time::Duration;
 
-use vllm_harness::{ChatRequest, CompileCache, ConfigInput, Harness, HarnessOptions, STORES_VAR};
+use vllm_harness::{ChatRequest, CompileCache, ConfigInput, Harness, HarnessOptions};
 use vllm_tests::artifacts::plugin_wasm;
 use vllm_tests::mock::shapes::ChunkFactory;
 use vllm_tests::mock::{MockOptions, MockVllm, Reply};
 
-use common::shared_compile_cache;
-use common::streams::sse_bytes;
+use crate::common::shared_compile_cache;
+use crate::common::streams::sse_bytes;
 
 const SLOTS: usize = 3;
+const LIMIT: NonZeroU32 = NonZeroU32::new(SLOTS as u32).expect("three is not zero");
 const MODEL: &str = "mock-model";
 
 #[test]
-fn a_call_past_the_pool_waits_until_a_stream_ends() {
-    // SAFETY: this is the binary's only test and the first thing it does:
-    // no other thread of this process reads the environment yet.
-    unsafe { std::env::set_var(STORES_VAR, SLOTS.to_string()) };
+fn a_call_past_the_limit_waits_until_a_stream_ends() {
     let server = MockVllm::start_blocking(MockOptions::default());
     let f = ChunkFactory::new(MODEL);
     for _ in 0..SLOTS {
@@ -43,6 +40,7 @@ fn a_call_past_the_pool_waits_until_a_stream_ends() {
             plugin_wasm(),
             HarnessOptions {
                 cache: CompileCache::Dir(shared_compile_cache()),
+                max_live_stores: Some(LIMIT),
                 ..HarnessOptions::default()
             },
         )

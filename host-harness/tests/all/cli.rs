@@ -1,13 +1,11 @@
 //! The real `vllm-harness` binary, run with a cleared environment against
 //! the mock vLLM server: what a user sees, and the exit codes scripts use.
 
-mod common;
-
 use serde_json::{Value, json};
 use vllm_tests::mock::{MockModel, MockOptions, MockVllm, Reply};
 
-use common::cli_run::Cli;
-use common::{KEY, refused_port, words};
+use crate::common::cli_run::Cli;
+use crate::common::{KEY, refused_port, words};
 
 // ---------------------------------------------------------------------------
 // Helpers

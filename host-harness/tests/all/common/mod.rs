@@ -1,7 +1,5 @@
-//! Helpers shared by the component tests (`component.rs`) and the CLI tests
-//! (`cli.rs`). Each test crate uses a different subset of them.
-
-#![allow(dead_code)]
+//! Helpers shared by the test modules: the plugin and compile cache every
+//! harness test loads, the CLI runner, stream readers and small fixtures.
 
 pub mod cli_run;
 pub mod doctor;
@@ -14,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 use vllm_harness::{CompileCache, Harness, HarnessOptions};
-use vllm_tests::artifacts::{plugin_wasm, target_dir};
+use vllm_tests::artifacts::plugin_wasm;
 use vllm_tests::mock::RecordedRequest;
 
 /// A distinctive API key: no output a user sees may ever contain it.
@@ -37,6 +35,11 @@ pub const FORBIDDEN_FIELDS: &[&str] = &[
     "guided_choice",
     "guided_grammar",
 ];
+
+/// The `vllm-harness` binary cargo built for these tests.
+pub fn harness_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_vllm-harness"))
+}
 
 /// A directory under the system temp dir, removed when dropped.
 #[derive(Debug)]
@@ -80,7 +83,7 @@ impl Drop for TempDir {
 /// `cargo test` run is enough, and the cache is keyed by the wasm's hash,
 /// so a rebuilt plugin never hits a stale entry.
 pub fn shared_compile_cache() -> PathBuf {
-    target_dir().join("vllm-tests-compile-cache")
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("compile-cache")
 }
 
 /// A loopback port nothing listens on: bound, read, released.

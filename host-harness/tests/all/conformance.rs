@@ -8,16 +8,14 @@
 //! tool parser and qwen3 reasoning parser), then runs these tests with
 //! `--include-ignored`. A plain `cargo test` lists them as ignored.
 
-mod common;
-
 use serde_json::Value;
 use vllm_harness::{
     AssistantMessage, ChatRequest, ConfigInput, ContentPart, FinishReason, KeyValue, Message,
     ProviderConfig, StreamEvent, Tool, ToolCall, ToolChoice, ToolResult,
 };
 
-use common::cli_run::Cli;
-use common::{plugin, refused_port, words};
+use crate::common::cli_run::Cli;
+use crate::common::{plugin, refused_port, words};
 
 /// The id the local servers serve their model under.
 const MODEL: &str = "tiny-chat";
@@ -360,11 +358,11 @@ async fn user_content_parts_are_accepted() {
 // doctor
 // ---------------------------------------------------------------------------
 
-fn doctor_check(run: &common::cli_run::Run, name: &str) -> Value {
-    common::doctor::check(&run.json(), name).clone()
+fn doctor_check(run: &crate::common::cli_run::Run, name: &str) -> Value {
+    crate::common::doctor::check(&run.json(), name).clone()
 }
 
-fn status_of(run: &common::cli_run::Run, name: &str) -> String {
+fn status_of(run: &crate::common::cli_run::Run, name: &str) -> String {
     doctor_check(run, name)["status"]
         .as_str()
         .unwrap_or_default()
@@ -377,7 +375,7 @@ fn doctor_passes_on_each_server_and_flags_the_ones_without_tool_parsing() {
     let tools = Cli::new().run(&["--base-url", &tools_server(), "doctor", "--json"]);
     tools.code(0);
     assert!(
-        common::doctor::statuses(&tools.json())
+        crate::common::doctor::statuses(&tools.json())
             .iter()
             .all(|(_, s)| s == "pass"),
         "{}",

@@ -5,8 +5,6 @@
 //! than 429/503 arrived. Every call is bounded; nothing here sleeps to
 //! synchronise.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -15,8 +13,8 @@ use vllm_harness::{
 };
 use vllm_tests::mock::{MockOptions, MockVllm, Reply};
 
-use common::streams::{bounded, read_stream};
-use common::{plugin, refused_port};
+use crate::common::streams::{bounded, read_stream};
+use crate::common::{plugin, refused_port};
 
 const MODEL: &str = "mock-model";
 /// Longest any one call may take before the test calls it a hang.

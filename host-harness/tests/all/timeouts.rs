@@ -4,8 +4,6 @@
 //! `timeoutSeconds` (T): connect min(T, 10 s), first byte T, idle gap T
 //! (between bytes, and between stream events), total 10 × T.
 
-mod common;
-
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -17,9 +15,9 @@ use vllm_harness::{
 use vllm_tests::mock::shapes::ChunkFactory;
 use vllm_tests::mock::{MockOptions, MockVllm, Reply, Usage};
 
-use common::cli_run::Cli;
-use common::plugin;
-use common::streams::{bounded, read_stream, sse_bytes, streamed_text};
+use crate::common::cli_run::Cli;
+use crate::common::plugin;
+use crate::common::streams::{bounded, read_stream, sse_bytes, streamed_text};
 
 const MODEL: &str = "mock-model";
 /// Longest any one call may take before the test calls it a hang.
@@ -312,7 +310,7 @@ async fn a_whole_reply_dribbled_slowly_is_cut_at_10_t() {
     // Two bytes every 50 ms: never idle for T = 0.2 s, but the body takes
     // many seconds; 10 × T = 2 s.
     let (h, server, config) = setup(0.2).await;
-    let reply = Reply::completion(MODEL, &common::words(40), usage(40));
+    let reply = Reply::completion(MODEL, &crate::common::words(40), usage(40));
     server.push_reply(reply.chunked(2).paced(Duration::from_millis(50)));
     let started = Instant::now();
     let error = bounded("a completion", BOUND, h.complete(&config, hi()))

@@ -9,9 +9,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use vllm_tests::artifacts::{harness_bin, plugin_wasm};
+use vllm_tests::artifacts::plugin_wasm;
 
-use super::{KEY, TempDir, shared_compile_cache};
+use super::{KEY, TempDir, harness_bin, shared_compile_cache};
 
 /// Longest a single CLI run may take before the test kills it.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -224,11 +224,6 @@ pub struct Running {
 }
 
 impl Running {
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
     /// What it printed on stdout so far.
     pub fn stdout(&self) -> String {
         self.stdout

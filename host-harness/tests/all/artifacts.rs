@@ -1,29 +1,36 @@
-//! The build helpers produce what the other tests load.
+//! What the other tests load is there before they run: the guests the
+//! build script of `vllm-tests` built, and the CLI binary.
 
 use std::fs;
+use std::path::Path;
 
-use vllm_tests::artifacts::{harness_bin, plugin_wasm};
+use vllm_tests::artifacts::{hostile_wasm, plugin_wasm};
+
+use crate::common::harness_bin;
 
 /// `\0asm`, then the component-model layer and version (`0d 00 01 00`);
 /// a core module would have `01 00 00 00`.
 const COMPONENT_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
 
-#[test]
-fn plugin_wasm_is_a_component() {
-    let path = plugin_wasm();
+fn assert_component(path: &Path, file: &str) {
     assert!(
-        path.ends_with("wasm32-wasip2/release/vllm_provider.wasm"),
+        path.ends_with(format!("wasm32-wasip2/release/{file}")),
         "{}",
         path.display()
     );
-    let bytes = fs::read(&path).expect("read the plugin");
+    let bytes = fs::read(path).expect("read the guest");
     assert_eq!(
         bytes.get(..8),
         Some(&COMPONENT_HEADER[..]),
         "{} is not a component",
         path.display()
     );
-    assert_eq!(plugin_wasm(), path, "built once, same path");
+}
+
+#[test]
+fn the_guests_are_release_components() {
+    assert_component(&plugin_wasm(), "vllm_provider.wasm");
+    assert_component(&hostile_wasm(), "vllm_hostile_plugin.wasm");
 }
 
 #[test]

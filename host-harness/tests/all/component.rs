@@ -1,8 +1,6 @@
 //! The real component (`vllm_provider.wasm`), loaded by the harness library
 //! and run against the mock vLLM server on 127.0.0.1.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -16,7 +14,9 @@ use vllm_tests::artifacts::plugin_wasm;
 use vllm_tests::mock::shapes::{ChunkFactory, stream_error_payload};
 use vllm_tests::mock::{MockModel, MockOptions, MockVllm, RecordedRequest, Reply};
 
-use common::{KEY, TempDir, hygiene_problems, plugin, refused_port, shared_compile_cache, words};
+use crate::common::{
+    KEY, TempDir, hygiene_problems, plugin, refused_port, shared_compile_cache, words,
+};
 
 /// Most events a test stream may produce before the test gives up.
 const MAX_BATCHES: usize = 10_000;

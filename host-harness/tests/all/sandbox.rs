@@ -4,8 +4,6 @@
 //! load with an error that names what was refused, the CLI exits 6, and
 //! the same host keeps serving afterwards.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,8 +13,8 @@ use vllm_harness::{
 };
 use vllm_tests::artifacts::{hostile_wasm, plugin_wasm};
 
-use common::cli_run::Cli;
-use common::{TempDir, refused_port, shared_compile_cache};
+use crate::common::cli_run::Cli;
+use crate::common::{TempDir, refused_port, shared_compile_cache};
 
 /// The CPU budget of the hostile plugin's calls: its loop must be stopped
 /// quickly.
