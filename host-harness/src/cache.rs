@@ -73,7 +73,7 @@ fn default_cache_dir(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option
     non_empty("HOME").map(|home| home.join(".cache").join("vllm-harness"))
 }
 
-/// How the component was loaded: what `bench` and diagnostics report.
+/// How the component was loaded: what the benchmark and diagnostics report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadInfo {
     /// Whether the compiled artifact came from the cache.

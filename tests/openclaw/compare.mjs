@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Our `vllm-wasm` provider beside OpenClaw's built-in `vllm`, in the same
 // OpenClaw, against the same vLLM server (behind a recording proxy), and
-// prints the side-by-side table the README carries (Markdown, on stdout).
+// prints the side-by-side table host-harness/openclaw-plugin/README.md carries (Markdown, on stdout).
 //
 //   node tests/openclaw/compare.mjs --base-url http://127.0.0.1:PORT/v1
 //
