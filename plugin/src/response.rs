@@ -274,7 +274,7 @@ mod tests {
         use crate::json::mirror::{
             self, a_struct, anything, arguments, list_of, member, object, text, usage,
         };
-        use crate::json::tests::{Json, mutated, space, string_literal};
+        use crate::json::tests::{Json, string_literal};
         use proptest::prelude::*;
         use serde::Deserialize;
         use serde_json::Value;
@@ -430,27 +430,12 @@ mod tests {
             ])
         }
 
-        fn same(text: &str) -> Result<(), TestCaseError> {
-            mirror::agree(text, ours(text), theirs(text))
-        }
-
-        proptest! {
-            #![proptest_config(ProptestConfig::with_cases(1_000))]
-
-            #[test]
-            fn completions_are_read_as_serde_read_them(json in completion_json(), space in space()) {
-                same(&json.render(space))?;
-            }
-
-            #[test]
-            fn broken_completions_are_refused_as_serde_refused_them(
-                json in completion_json(),
-                space in space(),
-                at in any::<usize>(),
-                how in any::<u8>(),
-            ) {
-                same(&mutated(&json.render(space), at, how))?;
-            }
+        mirror::agrees_with_serde! {
+            cases: 1_000,
+            json: completion_json(),
+            same: |text: &str| mirror::agree(text, ours(text), theirs(text)),
+            read: completions_are_read_as_serde_read_them,
+            refused: broken_completions_are_refused_as_serde_refused_them,
         }
     }
 

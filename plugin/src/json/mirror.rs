@@ -58,6 +58,41 @@ where
     Ok(())
 }
 
+/// The two properties a reader is held to against serde's derived code,
+/// as two property tests with the given names: the text `$json` generates
+/// is read as serde reads it (`$read`), and the same text broken by
+/// [`mutated`](super::tests::mutated) is refused where serde refuses it
+/// (`$refused`). `$same` checks one text, usually with [`agree`].
+macro_rules! agrees_with_serde {
+    (
+        cases: $cases:expr,
+        json: $json:expr,
+        same: $same:expr,
+        read: $read:ident,
+        refused: $refused:ident $(,)?
+    ) => {
+        ::proptest::proptest! {
+            #![proptest_config(::proptest::prelude::ProptestConfig::with_cases($cases))]
+
+            #[test]
+            fn $read(json in $json, space in $crate::json::tests::space()) {
+                ($same)(&json.render(space))?;
+            }
+
+            #[test]
+            fn $refused(
+                json in $json,
+                space in $crate::json::tests::space(),
+                at in ::proptest::prelude::any::<usize>(),
+                how in ::proptest::prelude::any::<u8>(),
+            ) {
+                ($same)(&$crate::json::tests::mutated(&json.render(space), at, how))?;
+            }
+        }
+    };
+}
+pub(crate) use agrees_with_serde;
+
 /// Tool call arguments as the plugin used them: text, `""` for none.
 pub(crate) fn arguments_text(arguments: Option<Value>) -> String {
     match arguments {

@@ -209,23 +209,16 @@ fn same_value(text: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+super::mirror::agrees_with_serde! {
+    cases: 3_000,
+    json: any_json(),
+    same: same_value,
+    read: values_are_read_as_serde_json_reads_them,
+    refused: broken_text_is_refused_as_serde_json_refuses_it,
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3_000))]
-
-    #[test]
-    fn values_are_read_as_serde_json_reads_them(json in any_json(), space in space()) {
-        same_value(&json.render(space))?;
-    }
-
-    #[test]
-    fn broken_text_is_refused_as_serde_json_refuses_it(
-        json in any_json(),
-        space in space(),
-        at in any::<usize>(),
-        how in any::<u8>(),
-    ) {
-        same_value(&mutated(&json.render(space), at, how))?;
-    }
 
     #[test]
     fn numbers_are_read_to_the_same_bits(number in number()) {

@@ -165,7 +165,6 @@ mod against_serde {
     use crate::json::mirror::{
         self, a_struct, anything, arguments, count, list_of, member, object, text, usage,
     };
-    use crate::json::tests::{mutated, space};
     use proptest::prelude::*;
     use serde::Deserialize;
     use serde_json::Value;
@@ -350,26 +349,11 @@ mod against_serde {
         ])
     }
 
-    fn same(text: &str) -> Result<(), TestCaseError> {
-        mirror::agree(text, ours(text), theirs(text))
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(1_500))]
-
-        #[test]
-        fn chunks_are_read_as_serde_read_them(json in chunk_json(), space in space()) {
-            same(&json.render(space))?;
-        }
-
-        #[test]
-        fn broken_chunks_are_refused_as_serde_refused_them(
-            json in chunk_json(),
-            space in space(),
-            at in any::<usize>(),
-            how in any::<u8>(),
-        ) {
-            same(&mutated(&json.render(space), at, how))?;
-        }
+    mirror::agrees_with_serde! {
+        cases: 1_500,
+        json: chunk_json(),
+        same: |text: &str| mirror::agree(text, ours(text), theirs(text)),
+        read: chunks_are_read_as_serde_read_them,
+        refused: broken_chunks_are_refused_as_serde_refused_them,
     }
 }
