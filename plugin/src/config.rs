@@ -40,77 +40,131 @@ pub fn resolve(input: &ConfigInput) -> Result<ProviderConfig, ProviderError> {
             .find(|kv| kv.name == name)
             .map(|kv| kv.value.clone())
     };
-    let section = match &input.provider_json {
-        None => None,
-        Some(text) => {
-            let value: Value = crate::json::value(text)
-                .map_err(|e| invalid(ROOT, format!("is not valid JSON: {e}")))?;
-            match value {
-                Value::Null => None,
-                Value::Object(map) => Some(substitute_all(map, ROOT, &env)?),
-                other => {
-                    return Err(invalid(
-                        ROOT,
-                        format!("must be an object, found {}", kind_of(&other)),
-                    ));
-                }
-            }
-        }
-    };
+    let section = read_section(input.provider_json.as_deref(), &env)?;
     let empty = Map::new();
     let fields = section.as_ref().unwrap_or(&empty);
 
-    if let Some(api) = fields.get("api") {
-        match api.as_str() {
-            Some("openai-completions") => {}
-            _ => {
-                return Err(invalid(
-                    format!("{ROOT}.api"),
-                    format!(
-                        "must be \"openai-completions\", found {}",
-                        crate::json::text(api)
-                    ),
-                ));
-            }
-        }
-    }
-
-    let base_url = match &input.base_url_override {
-        Some(url) => normalize_base(url).map_err(|reason| invalid("--base-url", reason))?,
-        None => match fields.get("baseUrl") {
-            None => DEFAULT_BASE_URL.to_owned(),
-            Some(Value::String(url)) => {
-                normalize_base(url).map_err(|reason| invalid(format!("{ROOT}.baseUrl"), reason))?
-            }
-            Some(other) => {
-                return Err(invalid(
-                    format!("{ROOT}.baseUrl"),
-                    format!("must be a string, found {}", kind_of(other)),
-                ));
-            }
-        },
+    check_api(fields.get("api"))?;
+    let base_url = read_base_url(input.base_url_override.as_deref(), fields.get("baseUrl"))?;
+    let keys = Keys {
+        configured: read_api_key(fields.get("apiKey"))?,
+        env: env(API_KEY_VAR).filter(|key| !key.is_empty()),
+        profile: input.auth_profile_key.clone().filter(|key| !key.is_empty()),
     };
-
-    let configured_key = match fields.get("apiKey") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(key)) if key.is_empty() => None,
-        Some(Value::String(key)) => Some(key.clone()),
-        Some(other) => {
-            return Err(invalid(
-                format!("{ROOT}.apiKey"),
-                format!("must be a string, found {}", kind_of(other)),
-            ));
-        }
-    };
-    let env_key = env(API_KEY_VAR).filter(|key| !key.is_empty());
-    let profile_key = input.auth_profile_key.clone().filter(|key| !key.is_empty());
-    let api_key = configured_key.or(env_key.clone()).or(profile_key.clone());
-
     let headers = read_headers(fields.get("headers"))?;
     let timeout_ms = read_timeout(fields.get("timeoutSeconds"))?;
     let models = read_models(fields.get("models"))?;
 
-    let (mode, reason) = if section.is_some() && !models.is_empty() {
+    let (mode, reason) = choose_mode(
+        section.is_some(),
+        &models,
+        input.base_url_override.is_some(),
+        &keys,
+        &base_url,
+    );
+    Ok(ProviderConfig {
+        base_url,
+        api_key: keys.chosen(),
+        headers,
+        timeout_ms,
+        mode,
+        reason,
+        models,
+    })
+}
+
+/// The section as an object with `${VAR}` substituted; `None` when the host
+/// has none, or it is `null`.
+fn read_section(
+    text: Option<&str>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<Map<String, Value>>, ProviderError> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let value: Value =
+        crate::json::value(text).map_err(|e| invalid(ROOT, format!("is not valid JSON: {e}")))?;
+    match value {
+        Value::Null => Ok(None),
+        Value::Object(map) => substitute_all(map, ROOT, env).map(Some),
+        other => Err(wrong_kind(ROOT, "an object", &other)),
+    }
+}
+
+/// `api`, when given, is the one API this provider speaks.
+fn check_api(api: Option<&Value>) -> Result<(), ProviderError> {
+    match api {
+        None => Ok(()),
+        Some(api) if api.as_str() == Some("openai-completions") => Ok(()),
+        Some(api) => Err(invalid(
+            format!("{ROOT}.api"),
+            format!(
+                "must be \"openai-completions\", found {}",
+                crate::json::text(api)
+            ),
+        )),
+    }
+}
+
+/// The base URL: the host's override, else `baseUrl`, else OpenClaw's
+/// default.
+fn read_base_url(
+    base_url_override: Option<&str>,
+    value: Option<&Value>,
+) -> Result<String, ProviderError> {
+    if let Some(url) = base_url_override {
+        return normalize_base(url).map_err(|reason| invalid("--base-url", reason));
+    }
+    let path = format!("{ROOT}.baseUrl");
+    match value {
+        None => Ok(DEFAULT_BASE_URL.to_owned()),
+        Some(Value::String(url)) => normalize_base(url).map_err(|reason| invalid(path, reason)),
+        Some(other) => Err(wrong_kind(path, "a string", other)),
+    }
+}
+
+/// `apiKey`; empty is the same as not given.
+fn read_api_key(value: Option<&Value>) -> Result<Option<String>, ProviderError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(key)) if key.is_empty() => Ok(None),
+        Some(Value::String(key)) => Ok(Some(key.clone())),
+        Some(other) => Err(wrong_kind(format!("{ROOT}.apiKey"), "a string", other)),
+    }
+}
+
+/// The places a key can come from, none of them empty.
+#[derive(Debug)]
+struct Keys {
+    /// `apiKey` in the section.
+    configured: Option<String>,
+    /// [`API_KEY_VAR`] in the environment.
+    env: Option<String>,
+    /// The host's auth profile for vLLM.
+    profile: Option<String>,
+}
+
+impl Keys {
+    /// The key sent: the section's over the environment's over the profile's.
+    fn chosen(&self) -> Option<String> {
+        self.configured
+            .clone()
+            .or(self.env.clone())
+            .or(self.profile.clone())
+    }
+}
+
+/// Whether models are listed, discovered, or the provider is off, and why
+/// in words: a listed model wins, then anything that opts in to discovery
+/// (a section, a base URL, a key from the environment or a profile).
+fn choose_mode(
+    section_given: bool,
+    models: &[Model],
+    base_url_given: bool,
+    keys: &Keys,
+    base_url: &str,
+) -> (ProviderMode, String) {
+    if section_given && !models.is_empty() {
         (
             ProviderMode::Explicit,
             format!(
@@ -118,17 +172,17 @@ pub fn resolve(input: &ConfigInput) -> Result<ProviderConfig, ProviderError> {
                 models.len()
             ),
         )
-    } else if section.is_some() {
+    } else if section_given {
         (
             ProviderMode::Discover,
             format!("{ROOT} lists no models; they are discovered from {base_url}/models"),
         )
-    } else if input.base_url_override.is_some() {
+    } else if base_url_given {
         (
             ProviderMode::Discover,
             format!("a base URL was given; models are discovered from {base_url}/models"),
         )
-    } else if env_key.is_some() {
+    } else if keys.env.is_some() {
         (
             ProviderMode::Discover,
             format!(
@@ -136,7 +190,7 @@ pub fn resolve(input: &ConfigInput) -> Result<ProviderConfig, ProviderError> {
                  {base_url}/models"
             ),
         )
-    } else if profile_key.is_some() {
+    } else if keys.profile.is_some() {
         (
             ProviderMode::Discover,
             format!(
@@ -152,17 +206,7 @@ pub fn resolve(input: &ConfigInput) -> Result<ProviderConfig, ProviderError> {
                  value works if your server does not enforce auth) or configure {ROOT}"
             ),
         )
-    };
-
-    Ok(ProviderConfig {
-        base_url,
-        api_key,
-        headers,
-        timeout_ms,
-        mode,
-        reason,
-        models,
-    })
+    }
 }
 
 /// Substitute `${VAR}` in every string of the section, naming the path of a
@@ -218,12 +262,10 @@ fn read_headers(value: Option<&Value>) -> Result<Vec<KeyValue>, ProviderError> {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Object(map)) => map,
         Some(other) => {
-            return Err(invalid(
+            return Err(wrong_kind(
                 path,
-                format!(
-                    "must be an object of header names to strings, found {}",
-                    kind_of(other)
-                ),
+                "an object of header names to strings",
+                other,
             ));
         }
     };
@@ -248,10 +290,7 @@ fn read_headers(value: Option<&Value>) -> Result<Vec<KeyValue>, ProviderError> {
                     format!("{path}.{name}"),
                     "must not contain a line break",
                 )),
-                other => Err(invalid(
-                    format!("{path}.{name}"),
-                    format!("must be a string, found {}", kind_of(other)),
-                )),
+                other => Err(wrong_kind(format!("{path}.{name}"), "a string", other)),
             }
         })
         .collect()
@@ -270,9 +309,10 @@ fn read_timeout(value: Option<&Value>) -> Result<u64, ProviderError> {
                 format!("must be a number of seconds above 0 and at most 86400, found {n}"),
             )),
         },
-        Some(other) => Err(invalid(
+        Some(other) => Err(wrong_kind(
             format!("{ROOT}.timeoutSeconds"),
-            format!("must be a number of seconds, found {}", kind_of(other)),
+            "a number of seconds",
+            other,
         )),
     }
 }
@@ -283,10 +323,7 @@ fn read_models(value: Option<&Value>) -> Result<Vec<Model>, ProviderError> {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
         Some(other) => {
-            return Err(invalid(
-                path,
-                format!("must be a list of models, found {}", kind_of(other)),
-            ));
+            return Err(wrong_kind(path, "a list of models", other));
         }
     };
     let mut models: Vec<Model> = Vec::with_capacity(items.len());
@@ -305,13 +342,7 @@ fn read_models(value: Option<&Value>) -> Result<Vec<Model>, ProviderError> {
 
 fn read_model(value: &Value, path: &str) -> Result<Model, ProviderError> {
     let Value::Object(fields) = value else {
-        return Err(invalid(
-            path,
-            format!(
-                "must be an object with at least an id, found {}",
-                kind_of(value)
-            ),
-        ));
+        return Err(wrong_kind(path, "an object with at least an id", value));
     };
     let field = |name: &str| (fields.get(name), format!("{path}.{name}"));
 
@@ -319,10 +350,7 @@ fn read_model(value: &Value, path: &str) -> Result<Model, ProviderError> {
     let id = match id {
         Some(Value::String(id)) if !id.trim().is_empty() => id.trim().to_owned(),
         Some(other) => {
-            return Err(invalid(
-                id_path,
-                format!("must be a non-empty string, found {}", kind_of(other)),
-            ));
+            return Err(wrong_kind(id_path, "a non-empty string", other));
         }
         None => {
             return Err(invalid(
@@ -338,20 +366,14 @@ fn read_model(value: &Value, path: &str) -> Result<Model, ProviderError> {
         (None | Some(Value::Null), _) => id.clone(),
         (Some(Value::String(name)), _) => name.clone(),
         (Some(other), path) => {
-            return Err(invalid(
-                path,
-                format!("must be a string, found {}", kind_of(other)),
-            ));
+            return Err(wrong_kind(path, "a string", other));
         }
     };
     let reasoning = match field("reasoning") {
         (None | Some(Value::Null), _) => guess_reasoning(&id),
         (Some(Value::Bool(flag)), _) => *flag,
         (Some(other), path) => {
-            return Err(invalid(
-                path,
-                format!("must be true or false, found {}", kind_of(other)),
-            ));
+            return Err(wrong_kind(path, "true or false", other));
         }
     };
     let input = read_input(field("input"))?;
@@ -389,13 +411,7 @@ fn read_input((value, path): (Option<&Value>, String)) -> Result<Vec<InputKind>,
         None | Some(Value::Null) => return Ok(vec![InputKind::Text]),
         Some(Value::Array(items)) => items,
         Some(other) => {
-            return Err(invalid(
-                path,
-                format!(
-                    "must be a list like [\"text\", \"image\"], found {}",
-                    kind_of(other)
-                ),
-            ));
+            return Err(wrong_kind(path, "a list like [\"text\", \"image\"]", other));
         }
     };
     let mut kinds = Vec::new();
@@ -434,12 +450,10 @@ fn read_cost((value, path): (Option<&Value>, String)) -> Result<ModelCost, Provi
         None | Some(Value::Null) => return Ok(cost),
         Some(Value::Object(fields)) => fields,
         Some(other) => {
-            return Err(invalid(
+            return Err(wrong_kind(
                 path,
-                format!(
-                    "must be an object {{input, output, cacheRead, cacheWrite}}, found {}",
-                    kind_of(other)
-                ),
+                "an object {input, output, cacheRead, cacheWrite}",
+                other,
             ));
         }
     };
@@ -478,11 +492,17 @@ fn read_count((value, path): (Option<&Value>, String)) -> Result<Option<u32>, Pr
                 format!("must be a whole number of tokens above 0, found {n}"),
             )),
         },
-        Some(other) => Err(invalid(
-            path,
-            format!("must be a whole number of tokens, found {}", kind_of(other)),
-        )),
+        Some(other) => Err(wrong_kind(path, "a whole number of tokens", other)),
     }
+}
+
+/// The error for a value of the wrong kind at `path`: what it must be, and
+/// the kind found (never the value itself, which may be a secret).
+fn wrong_kind(path: impl Into<String>, expected: &str, found: &Value) -> ProviderError {
+    invalid(
+        path,
+        format!("must be {expected}, found {}", kind_of(found)),
+    )
 }
 
 /// A JSON value's kind, for error messages that must not echo the value.
