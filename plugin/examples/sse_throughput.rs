@@ -13,10 +13,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 use vllm_provider::client::Client;
-use vllm_provider::transport::{
-    HttpRequest, HttpResponse, Millis, ReadResult, ResponseBody, SendError, Transport, Wait,
-};
-use vllm_provider::wit::{ChatRequest, ProviderConfig, ProviderError, ProviderMode};
+use vllm_provider::transport::replay::Replay;
+use vllm_provider::wit::{ChatRequest, ProviderConfig, ProviderMode};
 
 /// What one read of the component hands the decoder.
 const READ_BYTES: usize = 64 * 1024;
@@ -112,54 +110,11 @@ fn stream_bytes(shape: Shape, chunks: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// A server that answers every request with the same SSE bytes.
-#[derive(Debug)]
-struct Replay<'b> {
-    bytes: &'b [u8],
-}
-
-/// Its body, read as wasi-http reads one: a fresh buffer per read.
-#[derive(Debug)]
-struct ReplayBody<'b> {
-    rest: &'b [u8],
-}
-
-impl<'b> Transport for Replay<'b> {
-    type Body = ReplayBody<'b>;
-
-    fn send(&self, _request: &HttpRequest) -> Result<HttpResponse<Self::Body>, SendError> {
-        Ok(HttpResponse {
-            status: 200,
-            content_type: Some("text/event-stream".to_owned()),
-            retry_after: None,
-            body: ReplayBody { rest: self.bytes },
-        })
-    }
-
-    fn now(&self) -> Millis {
-        0
-    }
-
-    fn sleep(&self, _ms: Millis) {}
-
-    fn jitter_seed(&self) -> u64 {
-        0
-    }
-}
-
-impl ResponseBody for ReplayBody<'_> {
-    fn read(&mut self, _wait: Wait) -> Result<ReadResult, ProviderError> {
-        if self.rest.is_empty() {
-            return Ok(ReadResult::End);
-        }
-        let (read, rest) = self.rest.split_at(self.rest.len().min(READ_BYTES));
-        self.rest = rest;
-        Ok(ReadResult::Data(read.to_vec()))
-    }
-
-    fn now(&self) -> Millis {
-        0
-    }
+/// A server that answers with `bytes`, in the pieces one read of the
+/// component hands the decoder, each a fresh buffer as wasi-http gives.
+fn replay(bytes: &[u8]) -> Replay {
+    let pieces = bytes.chunks(READ_BYTES).map(<[u8]>::to_vec).collect();
+    Replay::new(vec![(200, "text/event-stream", pieces)])
 }
 
 fn config() -> ProviderConfig {
@@ -179,7 +134,7 @@ fn request() -> ChatRequest {
 }
 
 fn run(bytes: &[u8]) -> usize {
-    let transport = Replay { bytes };
+    let transport = replay(bytes);
     let config = config();
     let client = Client::new(&transport, &config).expect("a valid config");
     let mut stream = client.start_stream(&request()).expect("a stream");

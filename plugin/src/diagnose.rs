@@ -405,7 +405,7 @@ pub fn fix_for(error: &ProviderError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::testing::{Canned, Replay};
+    use crate::transport::replay::{Canned, Replay};
     use crate::wit::ProviderMode;
 
     const MODELS: &str = r#"{"object":"list","data":[{"id":"tiny","max_model_len":2048}]}"#;

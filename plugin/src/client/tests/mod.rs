@@ -15,7 +15,7 @@ fn chat(model: &str) -> ChatRequest {
 }
 use crate::deadline::Millis;
 use crate::transport::ResponseBody;
-use crate::transport::testing::{CLOCK_START, Replay, Timed};
+use crate::transport::replay::{CLOCK_START, Replay, Timed};
 use crate::wit::{FinishReason, KeyValue, StreamEvent};
 use serde_json::json;
 

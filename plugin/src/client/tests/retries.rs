@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::retry::MAX_ATTEMPTS;
-use crate::transport::testing::Step;
+use crate::transport::replay::Step;
 
 const MODELS: &str = r#"{"object":"list","data":[{"id":"tiny","max_model_len":2048}]}"#;
 
