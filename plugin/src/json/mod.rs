@@ -18,20 +18,12 @@ mod reader;
 /// At most 32 fields: one bit each records that it was read.
 ///
 /// A macro, not a function taking closures: the field names become
-/// constant comparisons in one loop, which the streaming hot path needs.
-/// `fields!(hot reader, ...)` also compiles the reading of keys and of
-/// skipped values into the loop: faster, and larger, so only for the
-/// readers of streamed chunks.
+/// constant comparisons in one loop, with the reading of keys and of
+/// skipped values compiled into it, which the streaming hot path needs.
 macro_rules! fields {
-    (hot $reader:ident, $expected:expr, { $($name:literal => $read:expr),+ $(,)? }) => {
-        $crate::json::fields!(@read next_key_hot skip_hot $reader, $expected, { $($name => $read),+ })
-    };
-    ($reader:ident, $expected:expr, { $($name:literal => $read:expr),+ $(,)? }) => {
-        $crate::json::fields!(@read next_key skip $reader, $expected, { $($name => $read),+ })
-    };
-    (@read $next_key:ident $skip:ident $reader:ident, $expected:expr, { $($name:literal => $read:expr),+ }) => {{
+    ($reader:ident, $expected:expr, { $($name:literal => $read:expr),+ $(,)? }) => {{
         let mut object = $reader.begin_object($expected)?;
-        while let Some(key) = object.$next_key($reader)? {
+        while let Some(key) = object.next_key($reader)? {
             let mut bit = 1u32;
             let result = (|| -> Result<(), $crate::json::Error> {
                 $(
@@ -43,7 +35,7 @@ macro_rules! fields {
                     bit <<= 1;
                 )+
                 let _ = bit;
-                $reader.$skip()
+                $reader.skip()
             })();
             result.map_err(|e| e.within(&key))?;
         }

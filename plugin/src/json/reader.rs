@@ -7,6 +7,15 @@
 //! grammar, a nesting limit of 128, escapes and surrogate pairs, numbers,
 //! and a struct's fields (unknown ones skipped but checked, a repeated one
 //! refused).
+//!
+//! What a struct reader calls for each field ([`Object::next_key`],
+//! [`Reader::null`], [`Reader::opt_string`], [`Reader::u32`],
+//! [`Reader::opt_u32`], [`Reader::skip`]) is compiled into its caller: the
+//! compact text servers write is read in line, anything else by an
+//! out-of-line `*_slow` function. The readers of streamed chunks need that,
+//! once per field per token; everywhere else it stays small because the
+//! larger parts (the scan of a string value, the error for a repeated
+//! field) are out of line as well.
 
 use super::Error;
 use super::number::{self, Number};
@@ -76,17 +85,8 @@ pub(crate) struct Object {
 
 impl Object {
     /// The next key and its colon; `None` at the end of the object.
-    pub(crate) fn next_key<'a>(
-        &mut self,
-        reader: &mut Reader<'a>,
-    ) -> Result<Option<Cow<'a, str>>, Error> {
-        self.next_key_hot(reader)
-    }
-
-    /// [`Self::next_key`] compiled into its caller, for the readers of
-    /// streamed chunks.
     #[inline(always)]
-    pub(crate) fn next_key_hot<'a>(
+    pub(crate) fn next_key<'a>(
         &mut self,
         reader: &mut Reader<'a>,
     ) -> Result<Option<Cow<'a, str>>, Error> {
@@ -105,11 +105,19 @@ impl Object {
         key: &str,
     ) -> Result<(), Error> {
         if self.seen & bit != 0 {
-            return Err(reader.error(format!("duplicate field `{key}`")));
+            return Err(duplicate(reader, key));
         }
         self.seen |= bit;
         Ok(())
     }
+}
+
+/// The error for a field given twice: out of line, as [`Object::first_time`]
+/// is compiled in for every field of every struct read.
+#[cold]
+#[inline(never)]
+fn duplicate(reader: &Reader<'_>, key: &str) -> Error {
+    reader.error(format!("duplicate field `{key}`"))
 }
 
 /// A position in JSON text.
@@ -181,14 +189,8 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes `null` if it comes next.
-    pub(crate) fn null(&mut self) -> Result<bool, Error> {
-        self.null_hot()
-    }
-
-    /// [`Self::null`] compiled into its caller, for the readers of streamed
-    /// chunks.
     #[inline(always)]
-    pub(crate) fn null_hot(&mut self) -> Result<bool, Error> {
+    pub(crate) fn null(&mut self) -> Result<bool, Error> {
         if self.compact_null() {
             return Ok(true);
         }
@@ -379,14 +381,8 @@ impl<'a> Reader<'a> {
     }
 
     /// A string or `null`.
-    pub(crate) fn opt_string(&mut self) -> Result<Option<Cow<'a, str>>, Error> {
-        self.opt_string_hot()
-    }
-
-    /// [`Self::opt_string`] compiled into its caller, for the readers of streamed
-    /// chunks.
     #[inline(always)]
-    pub(crate) fn opt_string_hot(&mut self) -> Result<Option<Cow<'a, str>>, Error> {
+    pub(crate) fn opt_string(&mut self) -> Result<Option<Cow<'a, str>>, Error> {
         if let Some(text) = self.plain_string() {
             return Ok(Some(Cow::Borrowed(text)));
         }
@@ -406,7 +402,7 @@ impl<'a> Reader<'a> {
             return None;
         }
         let start = self.pos + 1;
-        let end = self.plain_run(start);
+        let end = self.value_run(start);
         if bytes.get(end) != Some(&b'"') {
             return None;
         }
@@ -473,6 +469,16 @@ impl<'a> Reader<'a> {
     fn plain_run(&self, from: usize) -> usize {
         let rest = self.text.as_bytes().get(from..).unwrap_or_default();
         from + string_end(rest).unwrap_or(rest.len())
+    }
+
+    /// [`Self::plain_run`] out of line, for [`Self::plain_string`]: that is
+    /// compiled into every reader of a string value or a skipped one, and
+    /// the scan in each would make the component kilobytes larger, while a
+    /// call per string value costs the streamed chunks nothing measurable.
+    /// Keys keep the scan in line: it is the tightest loop of a chunk.
+    #[inline(never)]
+    fn value_run(&self, from: usize) -> usize {
+        self.plain_run(from)
     }
 
     /// The escape after a backslash, decoded into `out`.
@@ -579,14 +585,8 @@ impl<'a> Reader<'a> {
     }
 
     /// A whole number that fits in 32 bits.
-    pub(crate) fn u32(&mut self) -> Result<u32, Error> {
-        self.u32_hot()
-    }
-
-    /// [`Self::u32`] compiled into its caller, for the readers of streamed
-    /// chunks.
     #[inline(always)]
-    pub(crate) fn u32_hot(&mut self) -> Result<u32, Error> {
+    pub(crate) fn u32(&mut self) -> Result<u32, Error> {
         // One digit, as in `"index":0`, is the common case.
         let bytes = self.text.as_bytes();
         if let Some(&digit @ b'0'..=b'9') = bytes.get(self.pos)
@@ -608,18 +608,12 @@ impl<'a> Reader<'a> {
     }
 
     /// A whole number that fits in 32 bits, or `null`.
-    pub(crate) fn opt_u32(&mut self) -> Result<Option<u32>, Error> {
-        self.opt_u32_hot()
-    }
-
-    /// [`Self::opt_u32`] compiled into its caller, for the readers of streamed
-    /// chunks.
     #[inline(always)]
-    pub(crate) fn opt_u32_hot(&mut self) -> Result<Option<u32>, Error> {
-        if self.null_hot()? {
+    pub(crate) fn opt_u32(&mut self) -> Result<Option<u32>, Error> {
+        if self.null()? {
             return Ok(None);
         }
-        self.u32_hot().map(Some)
+        self.u32().map(Some)
     }
 
     /// Any value, as a tree.
@@ -672,14 +666,8 @@ impl<'a> Reader<'a> {
 
     /// Any value, checked but not kept; nesting of any depth, without
     /// recursion.
-    pub(crate) fn skip(&mut self) -> Result<(), Error> {
-        self.skip_hot()
-    }
-
-    /// [`Self::skip`] compiled into its caller, for the readers of streamed
-    /// chunks.
     #[inline(always)]
-    pub(crate) fn skip_hot(&mut self) -> Result<(), Error> {
+    pub(crate) fn skip(&mut self) -> Result<(), Error> {
         if self.compact_null() || self.plain_string().is_some() {
             return Ok(());
         }

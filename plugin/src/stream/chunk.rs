@@ -81,15 +81,15 @@ impl<'a> Chunk<'a> {
     /// Reads a chunk into `self`, in place: a chunk is read for every
     /// streamed token, and moving its parts around costs as much as reading.
     pub(super) fn read(&mut self, reader: &mut Reader<'a>) -> Result<(), json::Error> {
-        json::fields!(hot reader, "a chunk object", {
-            "model" => self.model = reader.opt_string_hot()?,
+        json::fields!(reader, "a chunk object", {
+            "model" => self.model = reader.opt_string()?,
             "choices" => reader.array("a list of choices", &mut |reader| {
                 self.choices.push().read(reader)
             })?,
             "usage" => self.usage = UsageJson::read(reader)?,
             // Read whole, as the error body it is read as later.
             "error" => self.error = !reader.value()?.is_null(),
-            "object" => self.object = reader.opt_string_hot()?,
+            "object" => self.object = reader.opt_string()?,
         });
         Ok(())
     }
@@ -97,13 +97,13 @@ impl<'a> Chunk<'a> {
 
 impl<'a> Choice<'a> {
     fn read(&mut self, reader: &mut Reader<'a>) -> Result<(), json::Error> {
-        json::fields!(hot reader, "a choice object", {
-            "index" => self.index = reader.u32_hot()?,
+        json::fields!(reader, "a choice object", {
+            "index" => self.index = reader.u32()?,
             "delta" => {
                 self.delta = Delta::default();
                 self.delta.read(reader)?;
             },
-            "finish_reason" => self.finish_reason = reader.opt_string_hot()?,
+            "finish_reason" => self.finish_reason = reader.opt_string()?,
         });
         Ok(())
     }
@@ -111,12 +111,12 @@ impl<'a> Choice<'a> {
 
 impl<'a> Delta<'a> {
     fn read(&mut self, reader: &mut Reader<'a>) -> Result<(), json::Error> {
-        json::fields!(hot reader, "a delta object", {
-            "content" => self.content = reader.opt_string_hot()?,
-            "reasoning" => self.reasoning = reader.opt_string_hot()?,
-            "reasoning_content" => self.reasoning_content = reader.opt_string_hot()?,
+        json::fields!(reader, "a delta object", {
+            "content" => self.content = reader.opt_string()?,
+            "reasoning" => self.reasoning = reader.opt_string()?,
+            "reasoning_content" => self.reasoning_content = reader.opt_string()?,
             "tool_calls" => {
-                if !reader.null_hot()? {
+                if !reader.null()? {
                     reader.array("a list of tool calls", &mut |reader| {
                         self.tool_calls.push().read(reader)
                     })?;
@@ -129,13 +129,13 @@ impl<'a> Delta<'a> {
 
 impl<'a> ToolCallChunk<'a> {
     fn read(&mut self, reader: &mut Reader<'a>) -> Result<(), json::Error> {
-        json::fields!(hot reader, "a tool call object", {
-            "index" => self.index = reader.opt_u32_hot()?,
-            "id" => self.id = reader.opt_string_hot()?,
+        json::fields!(reader, "a tool call object", {
+            "index" => self.index = reader.opt_u32()?,
+            "id" => self.id = reader.opt_string()?,
             "function" => {
-                if !reader.null_hot()? {
-                    json::fields!(hot reader, "a function object", {
-                        "name" => self.name = reader.opt_string_hot()?,
+                if !reader.null()? {
+                    json::fields!(reader, "a function object", {
+                        "name" => self.name = reader.opt_string()?,
                         "arguments" => self.arguments = read_arguments(reader)?,
                     });
                 }
