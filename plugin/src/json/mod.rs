@@ -1,11 +1,27 @@
 //! Reading and writing JSON.
 //!
-//! Reading is the plugin's own [`Reader`]: replies are read straight into
-//! the structs that need them, with strings borrowed from the text (the
-//! streaming hot path allocates only the strings it hands on), and one
-//! non-generic reader is far smaller in the component than serde's
-//! derived code, which compiles a copy of the parser per struct. It reads
-//! what serde_json reads, value for value (see the tests).
+//! Reading is the plugin's own [`Reader`], in one of two ways, each for one
+//! purpose:
+//!
+//! - **A reply of a fixed shape** from the server (a streamed chunk, a
+//!   completion, their usage, the envelope of the model list) is read
+//!   straight into the struct that needs it, with [`fields!`]: strings are
+//!   borrowed from the text (the streaming hot path allocates only the
+//!   strings it hands on), and one non-generic reader is far smaller in the
+//!   component than serde's derived code, which compiles a copy of the
+//!   parser per struct. These readers accept and refuse what the serde
+//!   structs they replaced did (`mirror::agrees_with_serde!`), and their
+//!   errors name the member and the line.
+//! - **JSON of a free or varying shape** is a `serde_json::Value` from
+//!   [`value`] or [`parse_value`] (the same reader underneath), walked by
+//!   hand: the host's config section (every string substituted, then each
+//!   setting checked with its own words and path), an error body (tried as
+//!   each of vLLM's three shapes), each model card (checked on its own, so
+//!   that its error names it), `/version`, and the schemas and arguments a
+//!   request carries. None of these is read often enough for a tree to
+//!   cost anything, and a tree is what their checks need.
+//!
+//! Both read what serde_json reads, value for value (see the tests).
 //!
 //! Writing stays with serde_json, through its one `Vec<u8>` writer.
 
