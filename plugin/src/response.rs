@@ -271,9 +271,7 @@ mod tests {
         //! replaced.
 
         use super::*;
-        use crate::json::mirror::{
-            self, a_struct, anything, arguments, list_of, member, object, text, usage,
-        };
+        use crate::json::mirror::{self, a_struct, arguments, member, object, text};
         use crate::json::tests::{Json, string_literal};
         use proptest::prelude::*;
         use serde::Deserialize;
@@ -411,23 +409,12 @@ mod tests {
                 member("id", text()),
                 member("function", function),
             ]));
-            let message = a_struct(object(vec![
-                member("content", text()),
-                member("reasoning", text()),
-                member("reasoning_content", text()),
-                member("tool_calls", list_of(call)),
-            ]));
+            let message = mirror::message(call);
             let choice = a_struct(object(vec![
                 member("message", message),
                 member("finish_reason", text()),
             ]));
-            object(vec![
-                member("model", text()),
-                member("choices", list_of(choice)),
-                member("usage", usage()),
-                member("error", anything()),
-                member("object", text()),
-            ])
+            mirror::reply(choice)
         }
 
         mirror::agrees_with_serde! {

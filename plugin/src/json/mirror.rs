@@ -183,6 +183,29 @@ pub(crate) fn usage() -> BoxedStrategy<Json> {
     ]))
 }
 
+/// The top level of a reply, a chunk's or a completion's: the members both
+/// carry, with `choices` of `choice`.
+pub(crate) fn reply(choice: BoxedStrategy<Json>) -> BoxedStrategy<Json> {
+    object(vec![
+        member("model", text()),
+        member("choices", list_of(choice)),
+        member("usage", usage()),
+        member("error", anything()),
+        member("object", text()),
+    ])
+}
+
+/// A chunk's `delta` or a completion's `message`: the same members, with
+/// `tool_calls` of `call`.
+pub(crate) fn message(call: BoxedStrategy<Json>) -> BoxedStrategy<Json> {
+    a_struct(object(vec![
+        member("content", text()),
+        member("reasoning", text()),
+        member("reasoning_content", text()),
+        member("tool_calls", list_of(call)),
+    ]))
+}
+
 /// `function.arguments`: text mostly, or an object, or anything.
 pub(crate) fn arguments() -> BoxedStrategy<Json> {
     prop_oneof![8 => text(), 2 => valid_json(), 1 => any_json()].boxed()

@@ -162,9 +162,7 @@ mod against_serde {
     //! The chunk reader against the serde-derived structs it replaced.
 
     use super::*;
-    use crate::json::mirror::{
-        self, a_struct, anything, arguments, count, list_of, member, object, text, usage,
-    };
+    use crate::json::mirror::{self, a_struct, arguments, count, member, object, text};
     use proptest::prelude::*;
     use serde::Deserialize;
     use serde_json::Value;
@@ -329,24 +327,13 @@ mod against_serde {
             member("id", text()),
             member("function", function),
         ]));
-        let delta = a_struct(object(vec![
-            member("content", text()),
-            member("reasoning", text()),
-            member("reasoning_content", text()),
-            member("tool_calls", list_of(call)),
-        ]));
+        let delta = mirror::message(call);
         let choice = a_struct(object(vec![
             member("index", count()),
             member("delta", delta),
             member("finish_reason", text()),
         ]));
-        object(vec![
-            member("model", text()),
-            member("choices", list_of(choice)),
-            member("usage", usage()),
-            member("error", anything()),
-            member("object", text()),
-        ])
+        mirror::reply(choice)
     }
 
     mirror::agrees_with_serde! {
