@@ -188,3 +188,46 @@ pub fn read_all(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::replay::canned;
+    use super::*;
+
+    #[test]
+    fn read_all_gives_up_at_its_deadline_and_names_it() {
+        // A body dribbled a byte every 30 ms never stops moving, but
+        // takes 3 s in all; T = 100 ms allows 1 s.
+        let pieces: Vec<(Millis, &str)> = (1..=100).map(|i| (i * 30, "x")).collect();
+        let (_replay, mut body) = canned(pieces, Some(3_100));
+        let deadline = Deadline::total(body.now(), 100);
+        let error =
+            read_all(&mut body, MAX_BODY_BYTES, "http://h:1/x", deadline).expect_err("too slow");
+        match error {
+            ProviderError::Timeout(message) => {
+                assert!(message.contains("http://h:1/x"), "{message}");
+                assert!(message.contains("1 s (10 × timeoutSeconds)"), "{message}");
+                assert!(message.contains("raise timeoutSeconds"), "{message}");
+            }
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+        assert!(body.now() <= deadline.at + 30, "stopped at the deadline");
+
+        // A body that stalls is cut at the deadline too.
+        let (_replay, mut body) = canned(vec![(5, "{")], None);
+        let deadline = Deadline::total(body.now(), 100);
+        assert!(matches!(
+            read_all(&mut body, MAX_BODY_BYTES, "http://h:1/x", deadline),
+            Err(ProviderError::Timeout(_))
+        ));
+        assert_eq!(body.now(), deadline.at);
+
+        // One in time is read whole.
+        let (_replay, mut body) = canned(vec![(5, "ab"), (900, "c")], Some(950));
+        let deadline = Deadline::total(body.now(), 100);
+        assert_eq!(
+            read_all(&mut body, MAX_BODY_BYTES, "http://h:1/x", deadline),
+            Ok(b"abc".to_vec())
+        );
+    }
+}

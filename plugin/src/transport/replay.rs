@@ -232,33 +232,37 @@ impl Transport for Replay {
     }
 }
 
+/// A replay that has answered one GET with a 200 whose body is `pieces`
+/// of text at their times (the head 10 ms after the request), and that
+/// body: for the tests of what reads a body.
+#[cfg(test)]
+pub(crate) fn canned(pieces: Vec<(Millis, &str)>, end: Option<Millis>) -> (Replay, CannedBody) {
+    let replay = Replay::timed(vec![Timed {
+        status: 200,
+        content_type: "text/plain",
+        head_at: 10,
+        pieces: pieces
+            .into_iter()
+            .map(|(at, text)| (at, text.as_bytes().to_vec()))
+            .collect(),
+        end,
+        retry_after: None,
+    }]);
+    let request = HttpRequest {
+        method: Method::Get,
+        url: "http://h:1/x".into(),
+        headers: Vec::new(),
+        body: Vec::new(),
+        timeout_ms: 100,
+        deadline: Deadline::total(replay.now(), 100),
+    };
+    let response = replay.send(&request).expect("canned");
+    (replay, response.body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn canned(pieces: Vec<(Millis, &str)>, end: Option<Millis>) -> (Replay, CannedBody) {
-        let replay = Replay::timed(vec![Timed {
-            status: 200,
-            content_type: "text/plain",
-            head_at: 10,
-            pieces: pieces
-                .into_iter()
-                .map(|(at, text)| (at, text.as_bytes().to_vec()))
-                .collect(),
-            end,
-            retry_after: None,
-        }]);
-        let request = HttpRequest {
-            method: Method::Get,
-            url: "http://h:1/x".into(),
-            headers: Vec::new(),
-            body: Vec::new(),
-            timeout_ms: 100,
-            deadline: Deadline::total(replay.now(), 100),
-        };
-        let response = replay.send(&request).expect("canned");
-        (replay, response.body)
-    }
 
     #[test]
     fn the_clock_moves_only_to_what_a_read_waits_for() {
@@ -282,42 +286,5 @@ mod tests {
             Ok(ReadResult::End)
         );
         assert_eq!(body.now(), CLOCK_START + 600);
-    }
-
-    #[test]
-    fn read_all_gives_up_at_its_deadline_and_names_it() {
-        // A body dribbled a byte every 30 ms never stops moving, but
-        // takes 3 s in all; T = 100 ms allows 1 s.
-        let pieces: Vec<(Millis, &str)> = (1..=100).map(|i| (i * 30, "x")).collect();
-        let (_replay, mut body) = canned(pieces, Some(3_100));
-        let deadline = Deadline::total(body.now(), 100);
-        let error =
-            read_all(&mut body, MAX_BODY_BYTES, "http://h:1/x", deadline).expect_err("too slow");
-        match error {
-            ProviderError::Timeout(message) => {
-                assert!(message.contains("http://h:1/x"), "{message}");
-                assert!(message.contains("1 s (10 × timeoutSeconds)"), "{message}");
-                assert!(message.contains("raise timeoutSeconds"), "{message}");
-            }
-            other => panic!("expected a timeout, got {other:?}"),
-        }
-        assert!(body.now() <= deadline.at + 30, "stopped at the deadline");
-
-        // A body that stalls is cut at the deadline too.
-        let (_replay, mut body) = canned(vec![(5, "{")], None);
-        let deadline = Deadline::total(body.now(), 100);
-        assert!(matches!(
-            read_all(&mut body, MAX_BODY_BYTES, "http://h:1/x", deadline),
-            Err(ProviderError::Timeout(_))
-        ));
-        assert_eq!(body.now(), deadline.at);
-
-        // One in time is read whole.
-        let (_replay, mut body) = canned(vec![(5, "ab"), (900, "c")], Some(950));
-        let deadline = Deadline::total(body.now(), 100);
-        assert_eq!(
-            read_all(&mut body, MAX_BODY_BYTES, "http://h:1/x", deadline),
-            Ok(b"abc".to_vec())
-        );
     }
 }
