@@ -96,5 +96,5 @@ pub use footprint::{MAX_RESULT_BYTES, MAX_RESULT_ITEMS};
 pub use harness::{Harness, HarnessOptions};
 pub use inspect::{GRANTED, Inspection, Item, PROVIDER_INTERFACE, SUPPORTED_VERSIONS};
 pub use limits::EPOCH_TICK;
-pub use redaction::is_secret_name;
+pub use redaction::{MIN_SECRET_LEN, is_secret_name, redact};
 pub use stream::PluginStream;

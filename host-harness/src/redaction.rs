@@ -2,18 +2,26 @@
 
 use crate::bindings::{ConfigInput, ProviderConfig};
 
-/// Secrets shorter than this are not scrubbed: replacing every `x` in a
-/// message would garble it and protect nothing.
-const MIN_SECRET_LEN: usize = 4;
+/// Values shorter than this are placeholders (`EMPTY`, `dummy`, `1`), not
+/// secrets: scrubbing every `1` of a message would garble its addresses and
+/// numbers and protect nothing. A value this long occurs in a message only
+/// where it was echoed, so every occurrence is replaced.
+pub const MIN_SECRET_LEN: usize = 8;
 
-/// `text` with every secret (of at least four characters) replaced.
-pub(crate) fn redact(text: &str, secrets: &[String]) -> String {
+/// `text` with every occurrence of each secret of at least
+/// [`MIN_SECRET_LEN`] characters replaced by `<redacted>`.
+pub fn redact(text: &str, secrets: &[String]) -> String {
     secrets
         .iter()
-        .filter(|s| s.len() >= MIN_SECRET_LEN)
+        .filter(|s| is_scrubbed(s))
         .fold(text.to_owned(), |acc, secret| {
             acc.replace(secret.as_str(), "<redacted>")
         })
+}
+
+/// Whether a value is long enough to be treated as a secret.
+fn is_scrubbed(value: &str) -> bool {
+    value.chars().count() >= MIN_SECRET_LEN
 }
 
 /// Whether a header (or variable) name marks a credential: it contains
@@ -107,6 +115,18 @@ pub(crate) fn config_secrets(config: &ProviderConfig) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::bindings::KeyValue;
+
+    #[test]
+    fn placeholders_are_left_alone_and_secrets_go_everywhere() {
+        let message = "could not connect to 127.0.0.1:18823 (EMPTY)";
+        let placeholders = ["1".to_owned(), "EMPTY".to_owned(), "dummy".to_owned()];
+        assert_eq!(redact(message, &placeholders), message);
+        let secrets = ["sk-live-0123".to_owned()];
+        assert_eq!(
+            redact("key sk-live-0123 and xsk-live-0123y", &secrets),
+            "key <redacted> and x<redacted>y"
+        );
+    }
 
     #[test]
     fn secret_names() {

@@ -246,10 +246,16 @@ pub fn connection(authority: &str, what: &str) -> ProviderError {
     })
 }
 
+/// Keys shorter than this are placeholders (`EMPTY`, `dummy`, `1`), not
+/// secrets: scrubbing every `1` of a message would garble its addresses and
+/// protect nothing. A key this long occurs in a message only where a server
+/// echoed it, so every occurrence is replaced.
+pub const MIN_SECRET_LEN: usize = 8;
+
 /// Replace every occurrence of the key in an error's text, whatever a server
 /// or a proxy chose to echo back.
 pub fn redact(error: ProviderError, key: Option<&str>) -> ProviderError {
-    let Some(key) = key.filter(|key| !key.is_empty()) else {
+    let Some(key) = key.filter(|key| key.chars().count() >= MIN_SECRET_LEN) else {
         return error;
     };
     let scrub = |text: String| text.replace(key, "<redacted>");
@@ -448,5 +454,17 @@ mod tests {
         };
         assert!(!text.contains("sk-secret-123"));
         assert!(text.contains("<redacted>"));
+    }
+
+    #[test]
+    fn redact_leaves_placeholder_keys_alone() {
+        let message = "could not connect to 127.0.0.1:18823 (EMPTY)";
+        for key in ["1", "EMPTY", "dummy"] {
+            let error = ProviderError::BadRequest(message.into());
+            let ProviderError::BadRequest(text) = redact(error, Some(key)) else {
+                panic!("variant changed");
+            };
+            assert_eq!(text, message, "key {key:?}");
+        }
     }
 }

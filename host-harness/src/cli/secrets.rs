@@ -5,12 +5,10 @@ use std::sync::Mutex;
 
 static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-/// Shorter values are not scrubbed (they would garble every message).
-const MIN_LEN: usize = 4;
-
-/// Remembers a secret value.
+/// Remembers a secret value (placeholders shorter than
+/// [`vllm_harness::MIN_SECRET_LEN`] are not secrets and are not kept).
 pub fn register(secret: &str) {
-    if secret.len() < MIN_LEN {
+    if secret.chars().count() < vllm_harness::MIN_SECRET_LEN {
         return;
     }
     let mut secrets = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
@@ -22,9 +20,7 @@ pub fn register(secret: &str) {
 /// `text` with every registered secret replaced by `<redacted>`.
 pub fn scrub(text: &str) -> String {
     let secrets = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
-    secrets.iter().fold(text.to_owned(), |acc, s| {
-        acc.replace(s.as_str(), "<redacted>")
-    })
+    vllm_harness::redact(text, &secrets)
 }
 
 #[cfg(test)]
@@ -34,10 +30,10 @@ mod tests {
     #[test]
     fn registered_secrets_are_scrubbed() {
         register("sk-cli-test-secret");
-        register("abc");
+        register("EMPTY");
         assert_eq!(
-            scrub("bad key sk-cli-test-secret (abc)"),
-            "bad key <redacted> (abc)"
+            scrub("bad key sk-cli-test-secret (EMPTY)"),
+            "bad key <redacted> (EMPTY)"
         );
     }
 }
