@@ -9,10 +9,16 @@ use crate::discovery::{DEFAULT_CONTEXT_WINDOW, DEFAULT_MAX_TOKENS, guess_reasoni
 use crate::env_subst::{SubstError, substitute};
 use crate::url::normalize_base;
 use crate::wit::{
-    ConfigError, ConfigInput, InputKind, KeyValue, Model, ModelCost, ProviderConfig, ProviderError,
+    ConfigError, ConfigInput, InputKind, Model, ModelCost, ProviderConfig, ProviderError,
     ProviderMode,
 };
 use serde_json::{Map, Value};
+
+mod headers;
+mod keys;
+
+use headers::read_headers;
+use keys::check_key;
 
 /// Where the section lives in the host's config.
 pub const ROOT: &str = "models.providers.vllm";
@@ -64,7 +70,7 @@ pub fn resolve(input: &ConfigInput) -> Result<ProviderConfig, ProviderError> {
     );
     Ok(ProviderConfig {
         base_url,
-        api_key: keys.chosen(),
+        api_key: keys.chosen()?,
         headers,
         timeout_ms,
         mode,
@@ -145,12 +151,18 @@ struct Keys {
 }
 
 impl Keys {
-    /// The key sent: the section's over the environment's over the profile's.
-    fn chosen(&self) -> Option<String> {
-        self.configured
-            .clone()
-            .or(self.env.clone())
-            .or(self.profile.clone())
+    /// The key sent: the section's over the environment's over the
+    /// profile's, checked that HTTP can carry it (an error names its source).
+    fn chosen(&self) -> Result<Option<String>, ProviderError> {
+        let sources = [
+            (&self.configured, format!("{ROOT}.apiKey")),
+            (&self.env, API_KEY_VAR.to_owned()),
+            (&self.profile, "the auth profile's vLLM key".to_owned()),
+        ];
+        sources
+            .into_iter()
+            .find_map(|(key, path)| key.clone().map(|key| check_key(&path, key)))
+            .transpose()
     }
 }
 
@@ -254,46 +266,6 @@ fn substitute_value(
         Value::Object(map) => substitute_all(map, path, env).map(Value::Object),
         other => Ok(other),
     }
-}
-
-fn read_headers(value: Option<&Value>) -> Result<Vec<KeyValue>, ProviderError> {
-    let path = format!("{ROOT}.headers");
-    let map = match value {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Object(map)) => map,
-        Some(other) => {
-            return Err(wrong_kind(
-                path,
-                "an object of header names to strings",
-                other,
-            ));
-        }
-    };
-    map.iter()
-        .map(|(name, value)| {
-            let valid_name = !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-            if !valid_name {
-                return Err(invalid(
-                    &path,
-                    format!("\"{name}\" is not a valid header name"),
-                ));
-            }
-            match value {
-                Value::String(text) if !text.contains(['\r', '\n']) => Ok(KeyValue {
-                    name: name.clone(),
-                    value: text.clone(),
-                }),
-                Value::String(_) => Err(invalid(
-                    format!("{path}.{name}"),
-                    "must not contain a line break",
-                )),
-                other => Err(wrong_kind(format!("{path}.{name}"), "a string", other)),
-            }
-        })
-        .collect()
 }
 
 fn read_timeout(value: Option<&Value>) -> Result<u64, ProviderError> {
@@ -520,6 +492,7 @@ fn kind_of(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wit::KeyValue;
     use serde_json::json;
 
     fn input(section: Option<Value>, env: &[(&str, &str)]) -> ConfigInput {

@@ -6,13 +6,16 @@
 //! made exactly as the provider makes them, through the sandbox.
 
 use serde::Serialize;
-use vllm_harness::{CallError, Check, CheckStatus, ProviderConfig, ProviderMode, exit_code};
+use vllm_harness::{
+    CallError, Check, CheckStatus, ProviderConfig, ProviderError, ProviderMode, exit_code,
+};
 
 use super::config_file;
 use super::fail::{Failure, USAGE};
 use super::models::{id_of_arg, id_of_primary, mode_name};
 use super::secrets::scrub;
 use super::setup::{Plugin, Spinner};
+use super::terminal;
 use super::{DoctorArgs, GlobalArgs, print};
 
 /// One line of the report, with the exit code a failure stands for.
@@ -81,11 +84,16 @@ async fn diagnose(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<Vec<
         Ok(config) => config,
         Err(CallError::Provider(error)) => {
             let code = exit_code(&CallError::Provider(error.clone()));
-            return Ok(vec![Line::config_failed(
-                error.user_message(),
-                FIX_FILE,
-                code,
-            )]);
+            let fix = match &error {
+                ProviderError::InvalidConfig(e) if e.path.starts_with("--") => {
+                    format!("correct the {} argument", e.path)
+                }
+                ProviderError::InvalidConfig(e) if !e.path.starts_with("models.") => {
+                    format!("correct {} where it is set, then run doctor again", e.path)
+                }
+                _ => FIX_FILE.to_owned(),
+            };
+            return Ok(vec![Line::config_failed(error.user_message(), &fix, code)]);
         }
         Err(trap) => return Err(trap.into()),
     };
@@ -164,9 +172,13 @@ fn to_text(lines: &[Line]) -> String {
             CheckStatus::Fail => "FAIL",
             CheckStatus::Skip => "skip",
         };
-        out.push_str(&format!("{label:<5} {:<11} {}\n", check.name, check.detail));
+        out.push_str(&format!(
+            "{label:<5} {:<11} {}\n",
+            terminal::line(&check.name),
+            terminal::line(&check.detail)
+        ));
         if let Some(fix) = &check.fix {
-            out.push_str(&format!("{:<17} fix: {fix}\n", ""));
+            out.push_str(&format!("{:<17} fix: {}\n", "", terminal::line(fix)));
         }
     }
     let count = |status| lines.iter().filter(|l| l.check.status == status).count();
