@@ -67,7 +67,12 @@ impl ProviderError {
                 )
             }
             Self::BadRequest(message) => {
-                format!("the server rejected the request: {}", message.trim())
+                let message = message.trim();
+                if contains_ci(message, "the server rejected") {
+                    message.to_owned()
+                } else {
+                    format!("the server rejected the request: {message}")
+                }
             }
             Self::Server(e) => {
                 format!(
@@ -81,6 +86,10 @@ impl ProviderError {
                 "timeoutSeconds",
                 "raise timeoutSeconds if the model is just slow",
             ),
+            // The plugin refuses a call's own arguments as `request.<field>`.
+            Self::InvalidConfig(e) if e.path == "request" || e.path.starts_with("request.") => {
+                format!("the request was not sent: {} {}", e.path, e.reason.trim())
+            }
             Self::InvalidConfig(e) => {
                 format!("invalid configuration at {}: {}", e.path, e.reason.trim())
             }

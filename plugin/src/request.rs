@@ -5,7 +5,8 @@
 //! `strict` on tools, an empty `tools` array, or the removed `guided_*` fields.
 
 use crate::wit::{
-    ChatRequest, ContentPart, Message, Model, ProviderError, Sampling, StructuredOutput, ToolChoice,
+    ChatRequest, ConfigError, ContentPart, Message, Model, ProviderError, Sampling,
+    StructuredOutput, ToolChoice,
 };
 use serde_json::{Map, Value};
 
@@ -122,20 +123,21 @@ pub fn build(
 ) -> Result<BuiltRequest, ProviderError> {
     let model_id = server_model_id(request.model.trim());
     if model_id.is_empty() {
-        return Err(ProviderError::BadRequest(
-            "no model was given: name one of the server's models (e.g. vllm/<id>)".into(),
+        return Err(refused(
+            "model",
+            "is empty: name one of the server's models (e.g. vllm/<id>)",
         ));
     }
     if request.messages.is_empty() {
-        return Err(ProviderError::BadRequest(
-            "the request has no messages: send at least one user message".into(),
+        return Err(refused(
+            "messages",
+            "is empty: send at least one user message",
         ));
     }
     if request.sampling.max_tokens == Some(0) {
-        return Err(ProviderError::BadRequest(
-            "max tokens is 0: ask for at least 1 output token, or leave it unset for the \
-             model's default"
-                .into(),
+        return Err(refused(
+            "sampling.max-tokens",
+            "is 0: ask for at least 1 output token, or leave it unset for the model's default",
         ));
     }
     let mut body = Map::new();
@@ -189,10 +191,10 @@ pub fn build(
             .iter()
             .map(|tool| {
                 let parameters: Value = crate::json::value(&tool.parameters_json).map_err(|e| {
-                    ProviderError::BadRequest(format!(
-                        "tool `{}`: parameters is not valid JSON ({e})",
-                        tool.name
-                    ))
+                    refused(
+                        "tools",
+                        format!("tool `{}`: parameters is not valid JSON ({e})", tool.name),
+                    )
                 })?;
                 let mut function = Map::new();
                 function.insert("name".into(), Value::from(tool.name.clone()));
@@ -214,12 +216,15 @@ pub fn build(
 
     if let Some(kwargs) = &request.chat_template_kwargs_json {
         let value: Value = crate::json::value(kwargs).map_err(|e| {
-            ProviderError::BadRequest(format!("chat_template_kwargs is not valid JSON ({e})"))
+            refused(
+                "chat-template-kwargs-json",
+                format!("is not valid JSON ({e})"),
+            )
         })?;
         if !value.is_object() {
-            return Err(ProviderError::BadRequest(
-                "chat_template_kwargs must be a JSON object, e.g. {\"enable_thinking\": false}"
-                    .into(),
+            return Err(refused(
+                "chat-template-kwargs-json",
+                "must be a JSON object, e.g. {\"enable_thinking\": false}",
             ));
         }
         body.insert("chat_template_kwargs".into(), value);
@@ -234,7 +239,10 @@ pub fn build(
         }
         Some(StructuredOutput::JsonSchema(format)) => {
             let schema: Value = crate::json::value(&format.schema_json).map_err(|e| {
-                ProviderError::BadRequest(format!("response format schema is not valid JSON ({e})"))
+                refused(
+                    "structured-output",
+                    format!("the schema is not valid JSON ({e})"),
+                )
             })?;
             let json_schema = object(vec![("name", text(&format.name)), ("schema", schema)]);
             body.insert(
@@ -246,12 +254,12 @@ pub fn build(
             );
         }
         Some(StructuredOutput::Vllm(text)) => {
-            let value: Value = crate::json::value(text).map_err(|e| {
-                ProviderError::BadRequest(format!("structured_outputs is not valid JSON ({e})"))
-            })?;
+            let value: Value = crate::json::value(text)
+                .map_err(|e| refused("structured-output", format!("is not valid JSON ({e})")))?;
             if !value.is_object() {
-                return Err(ProviderError::BadRequest(
-                    "structured_outputs must be an object such as {\"json\": {...}} or {\"regex\": \"...\"}".into(),
+                return Err(refused(
+                    "structured-output",
+                    "must be an object such as {\"json\": {...}} or {\"regex\": \"...\"}",
                 ));
             }
             body.insert("structured_outputs".into(), value);
@@ -266,9 +274,10 @@ pub fn build(
 
 fn float_json(name: &str, value: f32) -> Result<Value, ProviderError> {
     if !value.is_finite() {
-        return Err(ProviderError::BadRequest(format!(
-            "{name} must be a finite number"
-        )));
+        return Err(refused(
+            &format!("sampling.{}", name.replace('_', "-")),
+            format!("must be a finite number, found {value}"),
+        ));
     }
     Ok(Value::from(crate::json::f32_as_written(value)))
 }
@@ -281,10 +290,13 @@ fn tool_choice_json(choice: &ToolChoice, request: &ChatRequest) -> Result<Value,
         ToolChoice::Named(name) => {
             if !request.tools.iter().any(|tool| &tool.name == name) {
                 let offered: Vec<String> = request.tools.iter().map(|t| t.name.clone()).collect();
-                return Err(ProviderError::BadRequest(format!(
-                    "tool choice names `{name}`, which is not among the tools offered ({})",
-                    offered.join(", ")
-                )));
+                return Err(refused(
+                    "tool-choice",
+                    format!(
+                        "names `{name}`, which is not among the tools offered ({})",
+                        offered.join(", ")
+                    ),
+                ));
             }
             object(vec![
                 ("type", text("function")),
@@ -293,6 +305,19 @@ fn tool_choice_json(choice: &ToolChoice, request: &ChatRequest) -> Result<Value,
         }
     })
 }
+
+/// A request the plugin will not send: an `invalid-config` error at
+/// `request.<field>` (the WIT field's name), which hosts report as a usage
+/// error of the call, not as a server's rejection.
+pub fn refused(field: &str, reason: impl Into<String>) -> ProviderError {
+    ProviderError::InvalidConfig(ConfigError {
+        path: format!("{REQUEST_PATH}.{field}"),
+        reason: reason.into(),
+    })
+}
+
+/// The root of the paths of [`refused`] requests.
+pub const REQUEST_PATH: &str = "request";
 
 /// A JSON object of these fields.
 fn object(fields: Vec<(&str, Value)>) -> Value {
@@ -404,7 +429,10 @@ mod tests {
         let mut zero = request("m");
         zero.sampling.max_tokens = Some(0);
         match build(&zero, &[model("m", 2048, 2048)], false, None) {
-            Err(ProviderError::BadRequest(message)) => assert!(message.contains("at least 1")),
+            Err(ProviderError::InvalidConfig(e)) => {
+                assert_eq!(e.path, "request.sampling.max-tokens");
+                assert!(e.reason.contains("at least 1"), "{}", e.reason);
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -539,12 +567,12 @@ mod tests {
         }
         req.tool_choice = Some(ToolChoice::Named("other".into()));
         assert!(
-            matches!(build(&req, &[], false, None), Err(ProviderError::BadRequest(m)) if m.contains("weather"))
+            matches!(build(&req, &[], false, None), Err(ProviderError::InvalidConfig(e)) if e.reason.contains("weather"))
         );
         req.tool_choice = None;
         req.tools[0].parameters_json = "{".into();
         assert!(
-            matches!(build(&req, &[], false, None), Err(ProviderError::BadRequest(m)) if m.contains("weather"))
+            matches!(build(&req, &[], false, None), Err(ProviderError::InvalidConfig(e)) if e.reason.contains("weather"))
         );
     }
 
@@ -592,20 +620,23 @@ mod tests {
         assert!(build(&req, &[], false, None).is_err());
         req.chat_template_kwargs_json = None;
         req.sampling.temperature = Some(f32::NAN);
-        assert!(build(&req, &[], false, None).is_err());
+        assert!(matches!(
+            build(&req, &[], false, None),
+            Err(ProviderError::InvalidConfig(e)) if e.path == "request.sampling.temperature"
+        ));
     }
 
     #[test]
-    fn empty_model_or_messages_are_bad_requests() {
+    fn empty_model_or_messages_are_refused_before_sending() {
         assert!(matches!(
             build(&request("vllm/"), &[], false, None),
-            Err(ProviderError::BadRequest(_))
+            Err(ProviderError::InvalidConfig(e)) if e.path == "request.model"
         ));
         let mut req = request("tiny");
         req.messages.clear();
         assert!(matches!(
             build(&req, &[], false, None),
-            Err(ProviderError::BadRequest(_))
+            Err(ProviderError::InvalidConfig(e)) if e.path == "request.messages"
         ));
     }
 }

@@ -10,12 +10,14 @@ pub mod config_file;
 pub mod doctor;
 pub mod fail;
 pub mod inspect;
+pub mod json5_tree;
 pub mod models;
 pub mod plugin_path;
 pub mod secrets;
 pub mod setup;
 pub mod show_config;
 pub mod table;
+pub mod terminal;
 pub mod tools_file;
 
 use fail::Failure;
@@ -75,18 +77,18 @@ pub struct GlobalArgs {
     pub plugin: Option<PathBuf>,
     /// Sandbox: largest memory the plugin may use, in MiB
     #[arg(long, global = true, help_heading = "Global options", value_name = "MIB", default_value_t = 64,
-          value_parser = clap::value_parser!(u32).range(1..=4096))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub memory_limit: u32,
     /// Sandbox: CPU seconds the plugin's own code may use per call (network waits excluded)
     #[arg(long, global = true, help_heading = "Global options", value_name = "SECONDS", default_value_t = 10.0,
-          value_parser = parse_seconds)]
+          allow_negative_numbers = true, value_parser = parse_seconds)]
     pub cpu_budget: f64,
     /// Request timeout T, overriding the config's timeoutSeconds [default:
     /// timeoutSeconds, else 120]. Connecting may take min(T, 10 s); the first
     /// byte of the reply T; each gap between bytes or streamed events T; a
     /// whole request 10 × T
     #[arg(long, global = true, help_heading = "Global options", value_name = "SECONDS",
-          value_parser = parse_seconds)]
+          allow_negative_numbers = true, value_parser = parse_seconds)]
     pub timeout: Option<f64>,
 }
 
@@ -94,6 +96,16 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(s),
         _ => Err("expected a number of seconds between 0 and 86400".to_owned()),
+    }
+}
+
+fn parse_temperature(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(t) if t.is_finite() && t >= 0.0 => Ok(t),
+        Ok(t) if t.is_finite() => {
+            Err("a temperature must be 0 or more (vLLM refuses negative ones)".to_owned())
+        }
+        _ => Err("expected a finite number such as 0.7".to_owned()),
     }
 }
 
@@ -174,11 +186,12 @@ pub struct ChatArgs {
     /// auto, none, required, or a tool name
     #[arg(long, value_name = "CHOICE")]
     pub tool_choice: Option<String>,
-    /// Largest number of output tokens
-    #[arg(long, value_name = "N")]
+    /// Largest number of output tokens (1 or more)
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub max_tokens: Option<u32>,
-    /// Sampling temperature
-    #[arg(long, value_name = "T")]
+    /// Sampling temperature (0 or more; 0 is greedy)
+    #[arg(long, value_name = "T", allow_negative_numbers = true, value_parser = parse_temperature)]
     pub temperature: Option<f32>,
     /// Wait for the whole reply instead of streaming it
     #[arg(long)]
@@ -267,9 +280,11 @@ async fn show_config(global: &GlobalArgs, args: &ConfigArgs) -> anyhow::Result<(
 }
 
 /// Writes to stdout, reporting (rather than panicking on) write errors.
+/// Control characters other than line breaks and tabs are escaped: the text
+/// holds what servers and plugins sent (JSON output has none to escape).
 pub fn print(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
+    stdout.write_all(terminal::text(text).as_bytes())?;
     stdout.flush()?;
     Ok(())
 }

@@ -12,6 +12,10 @@ export function providerErrorMessage({ tag, val }) {
     case "server":
       return val.message;
     case "invalid-config":
+      // The component refuses a call's own arguments as `request.<field>`.
+      if (val.path === "request" || val.path.startsWith("request.")) {
+        return `the request was not sent: ${val.path} ${val.reason}`;
+      }
       return `invalid configuration at ${val.path}: ${val.reason}`;
     default:
       return typeof val === "string" ? val : JSON.stringify(val);

@@ -38,7 +38,14 @@ pub fn choose_model(
     models: &[Model],
 ) -> Result<String, Failure> {
     if let Some(model) = arg {
-        return Ok(id_of_arg(model).to_owned());
+        let id = id_of_arg(model.trim());
+        if id.is_empty() || id == "vllm/" {
+            return Err(Failure::usage(format!(
+                "--model {model:?} names no model: pass a model id or vllm/<id> (`models list` \
+                 shows them)"
+            )));
+        }
+        return Ok(id.to_owned());
     }
     if let Some(id) = primary.and_then(id_of_primary) {
         return Ok(id.to_owned());
