@@ -30,7 +30,7 @@ fn main() -> ExitCode {
         Err(err) => match cli::fail::ending(&err) {
             cli::fail::Ending::BrokenPipe => ExitCode::SUCCESS,
             cli::fail::Ending::Report { code, message } => {
-                eprintln!("error: {message}");
+                eprintln!("error: {}", cli::terminal::line(&message));
                 ExitCode::from(u8::try_from(code).unwrap_or(1))
             }
         },

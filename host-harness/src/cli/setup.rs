@@ -119,7 +119,7 @@ impl Plugin {
             other => anyhow::Error::new(other),
         })?;
         if let Some(warning) = &harness.load_info().cache_warning {
-            eprintln!("warning: {warning}");
+            eprintln!("warning: {}", super::terminal::line(warning));
         }
         Ok(Self { harness, env })
     }

@@ -79,7 +79,7 @@ pub fn to_json(config: &ProviderConfig) -> String {
 pub fn to_text(config: &ProviderConfig, primary: Option<&str>) -> String {
     let mut out = String::new();
     let mut field = |name: &str, value: &str| {
-        let line = format!("{name:<9} {value}");
+        let line = format!("{name:<9} {}", crate::cli::terminal::line(value));
         out.push_str(line.trim_end());
         out.push('\n');
     };

@@ -2,9 +2,19 @@
 
 /// Renders `header` and `rows` with every column as wide as its widest cell.
 /// Trailing spaces are trimmed from each line.
+/// Cells are shown as one line each, control characters escaped: they hold
+/// what servers send (model ids, names).
 pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|cell| super::terminal::line(cell).into_owned())
+                .collect()
+        })
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (i, cell) in row.iter().enumerate() {
             if let Some(w) = widths.get_mut(i) {
                 *w = (*w).max(cell.chars().count());
@@ -29,7 +39,7 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
     };
     let mut out = line(header.to_vec());
     out.push('\n');
-    for row in rows {
+    for row in &rows {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
         out.push('\n');
     }

@@ -1,16 +1,25 @@
 //! Where a live reply goes: text to stdout, reasoning to stderr (dimmed on
 //! a terminal), a line per tool call, the summary at the end.
+//!
+//! A model's output is the server's to choose: on a terminal its control
+//! characters are shown escaped (a reply cannot clear the screen); piped,
+//! the text is written exactly as it arrived.
 
 use std::io::{IsTerminal, Write};
 
 use vllm_harness::ToolCall;
 
 use super::reply::Reply;
+use crate::cli::terminal;
 
 /// Where a live reply goes: text to stdout, reasoning to stderr.
 pub(super) struct Printer {
     live: bool,
+    /// stderr is a terminal: reasoning and the summary are dimmed and
+    /// escaped.
     dim: bool,
+    /// stdout is a terminal: the text is escaped.
+    escape_stdout: bool,
     stdout: std::io::Stdout,
     /// Whether stdout / stderr are mid-line.
     stdout_open: bool,
@@ -22,6 +31,7 @@ impl Printer {
         Self {
             live,
             dim: std::io::stderr().is_terminal(),
+            escape_stdout: std::io::stdout().is_terminal(),
             stdout: std::io::stdout(),
             stdout_open: false,
             stderr_open: false,
@@ -33,7 +43,11 @@ impl Printer {
             return Ok(());
         }
         self.end_stderr_line()?;
-        self.stdout.write_all(text.as_bytes())?;
+        if self.escape_stdout {
+            self.stdout.write_all(terminal::text(text).as_bytes())?;
+        } else {
+            self.stdout.write_all(text.as_bytes())?;
+        }
         self.stdout_open = !text.ends_with('\n');
         Ok(())
     }
@@ -45,7 +59,7 @@ impl Printer {
         self.end_stdout_line()?;
         let mut stderr = std::io::stderr().lock();
         if self.dim {
-            write!(stderr, "\x1b[2m{text}\x1b[0m")?;
+            write!(stderr, "\x1b[2m{}\x1b[0m", terminal::text(text))?;
         } else {
             stderr.write_all(text.as_bytes())?;
         }
@@ -59,7 +73,12 @@ impl Printer {
         }
         self.end_stderr_line()?;
         self.end_stdout_line()?;
-        writeln!(self.stdout, "tool call: {} {}", call.name, call.arguments)
+        writeln!(
+            self.stdout,
+            "tool call: {} {}",
+            terminal::line(&call.name),
+            terminal::line(&call.arguments)
+        )
     }
 
     pub(super) fn flush(&mut self) -> std::io::Result<()> {
@@ -102,6 +121,7 @@ impl Printer {
         self.end_stderr_line()?;
         self.stdout.flush()?;
         let summary = reply.summary();
+        let summary = terminal::line(&summary);
         let mut stderr = std::io::stderr().lock();
         if self.dim {
             writeln!(stderr, "\x1b[2m{summary}\x1b[0m")

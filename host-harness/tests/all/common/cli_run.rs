@@ -116,15 +116,19 @@ impl Cli {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(harness_bin());
+        self.prepare(&mut command);
+        command.arg("--plugin").arg(&self.plugin).args(args);
+        command
+    }
+
+    /// The run's environment, directory and pipes.
+    fn prepare(&self, command: &mut Command) {
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.home.path())
             .env("VLLM_HARNESS_CACHE_DIR", shared_compile_cache())
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .arg("--plugin")
-            .arg(&self.plugin)
-            .args(args)
             .current_dir(self.home.path())
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
@@ -133,7 +137,29 @@ impl Cli {
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        command
+    }
+
+    /// Like [`Cli::run`] with stdout a terminal: the binary runs under
+    /// `script(1)`, which gives it a pseudo-terminal; stderr is dropped (the
+    /// run's `stderr` is empty) and the terminal's `\r\n` read back as `\n`.
+    pub fn run_on_a_terminal(&self, args: &[&str]) -> Run {
+        let quote = |word: &str| format!("'{}'", word.replace('\'', r"'\''"));
+        let mut line = format!(
+            "{} --plugin {}",
+            quote(&harness_bin().to_string_lossy()),
+            quote(&self.plugin.to_string_lossy())
+        );
+        for arg in args {
+            line.push(' ');
+            line.push_str(&quote(arg));
+        }
+        line.push_str(" 2>/dev/null");
+        let mut command = Command::new("script");
+        self.prepare(&mut command);
+        command.args(["-qec", &line, "/dev/null"]);
+        let mut run = self.wait(command, args, RUN_TIMEOUT);
+        run.stdout = run.stdout.replace("\r\n", "\n");
+        run
     }
 
     /// Starts the binary and returns at once, to watch its output and
@@ -181,8 +207,14 @@ impl Cli {
 
     /// Like [`Cli::run`], killing the process after `timeout`.
     pub fn run_within(&self, args: &[&str], timeout: Duration) -> Run {
-        let mut command = self.command(args);
-        let mut child = command.spawn().expect("start vllm-harness");
+        self.wait(self.command(args), args, timeout)
+    }
+
+    /// Runs `command` to its end, at most `timeout`.
+    fn wait(&self, mut command: Command, args: &[&str], timeout: Duration) -> Run {
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {:?}: {e}", command.get_program()));
         let pid = child.id();
         if let (Some(text), Some(mut pipe)) = (&self.stdin, child.stdin.take()) {
             pipe.write_all(text.as_bytes())
