@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::fail::Failure;
+use super::json5_tree;
 
 /// What the CLI takes from the config file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,13 +67,15 @@ pub fn load(explicit: Option<&Path>) -> Result<ConfigFile, Failure> {
 
 /// Parses config text; `name` is how errors refer to the file.
 pub fn parse(name: &str, text: &str) -> Result<ConfigFile, Failure> {
-    let value: Value = json5::from_str(text).map_err(|err| {
-        let json5::Error::Message { msg, location } = err;
-        let reason = short_reason(&msg);
-        Failure::usage(match location {
-            Some(at) => format!("{name}:{}:{}: {reason}", at.line, at.column),
-            None => format!("{name}: {reason}"),
-        })
+    let value: Value = json5_tree::parse(text).map_err(|err| match err {
+        json5_tree::ReadError::Syntax(json5::Error::Message { msg, location }) => {
+            let reason = short_reason(&msg);
+            Failure::usage(match location {
+                Some(at) => format!("{name}:{}:{}: {reason}", at.line, at.column),
+                None => format!("{name}: {reason}"),
+            })
+        }
+        non_finite => Failure::usage(format!("{name}: {non_finite}")),
     })?;
     if !value.is_object() {
         return Err(Failure::usage(format!(

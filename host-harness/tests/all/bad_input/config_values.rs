@@ -1,0 +1,45 @@
+//! Config values JSON5 allows but a setting cannot have: an error naming
+//! the path, never a silent default.
+
+use crate::common::cli_run::Cli;
+
+#[test]
+fn non_finite_numbers_in_the_config_are_errors_with_their_path() {
+    let cli = Cli::new();
+    for (field, written, path) in [
+        (
+            "timeoutSeconds: NaN",
+            "NaN",
+            "models.providers.vllm.timeoutSeconds",
+        ),
+        (
+            "timeoutSeconds: Infinity",
+            "Infinity",
+            "models.providers.vllm.timeoutSeconds",
+        ),
+        (
+            "timeoutSeconds: -Infinity",
+            "-Infinity",
+            "models.providers.vllm.timeoutSeconds",
+        ),
+        (
+            "models: [{id: 'm', contextWindow: Infinity}]",
+            "Infinity",
+            "models.providers.vllm.models[0].contextWindow",
+        ),
+    ] {
+        let config = cli.file(
+            "openclaw.json",
+            &format!(
+                "{{models: {{providers: {{vllm: {{baseUrl: 'http://127.0.0.1:9/v1', {field}}}}}}}}}"
+            ),
+        );
+        let config = config.to_str().expect("utf-8");
+        for command in [&["config"][..], &["models", "list"]] {
+            let run = cli.run(&[&["--config", config][..], command].concat());
+            run.code(2)
+                .says(&format!("{path} is {written}"))
+                .says("openclaw.json");
+        }
+    }
+}
