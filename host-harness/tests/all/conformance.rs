@@ -432,7 +432,7 @@ fn doctor_names_each_failure_with_its_fix_and_exit_code() {
     assert_eq!(status_of(&down, "health"), "skip");
 
     // Wrong port: something answers, but it is not vLLM.
-    let other = vllm_tests::not_vllm::NotVllm::start();
+    let other = vllm_tests::canned::CannedServer::not_vllm();
     let wrong_port = Cli::new().run(&["--base-url", &other.base_url(), "doctor", "--json"]);
     wrong_port.code(1);
     assert_eq!(status_of(&wrong_port, "health"), "fail");

@@ -3,8 +3,8 @@
 //! code of the first failure. The same failure modes against real vLLM
 //! servers are in `conformance.rs`.
 
+use vllm_tests::canned::CannedServer;
 use vllm_tests::mock::{MockOptions, MockVllm};
-use vllm_tests::not_vllm::NotVllm;
 
 use crate::common::cli_run::{Cli, Run};
 use crate::common::doctor::{check, statuses};
@@ -182,7 +182,7 @@ fn a_server_that_is_down_fails_reachable_with_exit_3_and_skips_the_rest() {
 
 #[test]
 fn a_port_where_something_else_answers_fails_health_as_not_vllm() {
-    let other = NotVllm::start();
+    let other = CannedServer::not_vllm();
     let run = doctor(&Cli::new(), &other.base_url(), &["--json"]);
     run.code(1);
     assert_statuses(

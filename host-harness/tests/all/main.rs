@@ -11,6 +11,7 @@
 mod common;
 
 mod artifacts;
+mod bad_input;
 mod bounds;
 mod cancel;
 mod cli;

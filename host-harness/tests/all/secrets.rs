@@ -11,9 +11,9 @@ use std::time::Duration;
 use vllm_harness::{
     CallError, ChatRequest, ConfigInput, Harness, KeyValue, ProviderConfig, StreamEvent,
 };
+use vllm_tests::canned::CannedServer;
 use vllm_tests::mock::shapes::ChunkFactory;
 use vllm_tests::mock::{MockOptions, MockVllm, Reply};
-use vllm_tests::not_vllm::NotVllm;
 
 use crate::common::cli_run::{Cli, Run};
 use crate::common::{KEY, plugin, refused_port};
@@ -225,7 +225,7 @@ async fn no_error_of_the_library_shows_the_key() {
 async fn doctor_checks_never_show_the_key() {
     let h = plugin().await;
     let server = MockVllm::start(MockOptions::default()).await;
-    let other = NotVllm::start();
+    let other = CannedServer::not_vllm();
     let guarded = MockVllm::start(MockOptions {
         api_key: Some("the-real-key".into()),
         ..MockOptions::default()
