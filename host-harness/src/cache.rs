@@ -143,7 +143,32 @@ fn info(hit: bool, file: Option<PathBuf>, start: Instant, warning: Option<String
 }
 
 fn compile(engine: &Engine, wasm: &[u8]) -> Result<Component, LoadError> {
+    if let Some(reason) = not_a_component(wasm) {
+        return Err(LoadError::Compile(reason.to_owned()));
+    }
     Component::new(engine, wasm).map_err(|err| LoadError::Compile(format!("{err:#}")))
+}
+
+/// Why `wasm` cannot be a component, judged by its first eight bytes (the
+/// magic and the version/layer), in words: a file that is not WebAssembly
+/// at all, or a core module where a component is needed.
+fn not_a_component(wasm: &[u8]) -> Option<&'static str> {
+    const MAGIC: &[u8] = b"\0asm";
+    const CORE_MODULE: [u8; 4] = [1, 0, 0, 0];
+    if !wasm.starts_with(MAGIC) {
+        return Some(
+            "it is not WebAssembly at all (it does not start with the \\0asm magic bytes): pass \
+             the provider's .wasm file, e.g. target/wasm32-wasip2/release/vllm_provider.wasm",
+        );
+    }
+    if wasm.get(4..8) == Some(&CORE_MODULE[..]) {
+        return Some(
+            "it is a core WebAssembly module, and the harness loads only components: build the \
+             plugin for wasm32-wasip2 (which makes a component), or wrap the module with \
+             `wasm-tools component new`",
+        );
+    }
+    None
 }
 
 /// SHA-256 of the wasm, the wasmtime version and the engine's compatibility

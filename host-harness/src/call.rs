@@ -44,6 +44,8 @@ pub(crate) struct Call {
     /// The pool slot the store's instance lives in, given back when the
     /// call (or stream) ends.
     pub(crate) _slot: crate::slots::Slot,
+    /// Where the plugin's warnings go.
+    pub(crate) warnings: crate::warnings::WarningLog,
 }
 
 impl Call {
@@ -52,6 +54,7 @@ impl Call {
         &mut self,
         result: wasmtime::Result<Result<T, ProviderError>>,
     ) -> Result<T, CallError> {
+        self.record_warnings();
         match result {
             Ok(Ok(value)) => {
                 bounded(&value)?;
@@ -74,6 +77,7 @@ impl Call {
         &mut self,
         result: wasmtime::Result<Vec<Check>>,
     ) -> Result<Vec<Check>, CallError> {
+        self.record_warnings();
         let mut checks = result.map_err(|err| fault(&self.store, &err, &self.secrets))?;
         bounded(&checks)?;
         for check in &mut checks {
@@ -90,6 +94,12 @@ impl Call {
             }
         }
         Ok(checks)
+    }
+
+    /// Hands the `warning: ` lines the plugin wrote to the warning log.
+    fn record_warnings(&self) {
+        let output = self.store.data().output.text();
+        self.warnings.record(output.as_deref(), &self.secrets);
     }
 
     /// When the sandbox refused a request in this call, the host knows

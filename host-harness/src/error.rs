@@ -16,8 +16,9 @@ pub enum LoadError {
         /// Why it could not be read.
         source: std::io::Error,
     },
-    /// The bytes are not a valid WebAssembly component.
-    #[error("the plugin is not a valid WebAssembly component: {0}")]
+    /// The bytes are not a WebAssembly component (not WebAssembly, a core
+    /// module, or a component wasmtime cannot compile).
+    #[error("the plugin is not a WebAssembly component: {0}")]
     Compile(String),
     /// The component needs imports this host does not provide, or does not
     /// export `vllm:provider/provider@0.1.0`.
@@ -125,6 +126,22 @@ fn last_words(output: &str) -> Option<String> {
         });
     }
     lines.last().map(|l| (*l).to_owned())
+}
+
+impl CallError {
+    /// A stable name for scripts and logs: the WIT case of a provider
+    /// error (`connection`, `invalid-response`, ...), else the trap's
+    /// (`out-of-memory`, `cpu-budget-exceeded`, `result-too-large`,
+    /// `plugin-crashed`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Provider(error) => error.kind(),
+            Self::Trap(PluginTrap::OutOfMemory { .. }) => "out-of-memory",
+            Self::Trap(PluginTrap::CpuBudgetExceeded { .. }) => "cpu-budget-exceeded",
+            Self::Trap(PluginTrap::ResultTooLarge { .. }) => "result-too-large",
+            Self::Trap(PluginTrap::Crashed { .. }) => "plugin-crashed",
+        }
+    }
 }
 
 /// The CLI's exit code for a failed call.

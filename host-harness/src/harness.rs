@@ -88,6 +88,8 @@ struct Inner {
     slots: Slots,
     /// The next call's instance, made ahead (see `spare.rs`).
     spare: Mutex<Spare>,
+    /// The plugin's warnings not yet taken (see `warnings.rs`).
+    warnings: crate::warnings::WarningLog,
     _ticker: Arc<EpochTicker>,
 }
 
@@ -150,6 +152,7 @@ impl Harness {
                 inspection,
                 slots,
                 spare: Mutex::new(Spare::default()),
+                warnings: crate::warnings::WarningLog::default(),
                 _ticker: ticker,
             }),
         })
@@ -171,6 +174,14 @@ impl Harness {
     /// How the component was loaded (cache hit, time taken).
     pub fn load_info(&self) -> &LoadInfo {
         &self.inner.load_info
+    }
+
+    /// The warnings the plugin gave since the last take, in order, each
+    /// once, secrets scrubbed: lines it wrote to stderr starting with
+    /// `warning: ` (a model card with a bad field, a config key it does
+    /// not know). Shared by every call of this harness and its clones.
+    pub fn take_warnings(&self) -> Vec<String> {
+        self.inner.warnings.take()
     }
 
     /// The options this harness was loaded with.
@@ -296,6 +307,7 @@ impl Harness {
             secrets,
             denied_seen: 0,
             _slot: slot,
+            warnings: inner.warnings.clone(),
         })
     }
 

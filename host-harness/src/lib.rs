@@ -78,6 +78,7 @@ mod slots;
 mod spare;
 mod state;
 mod stream;
+mod warnings;
 
 pub use authority::{Authority, AuthorityError};
 pub use bindings::vllm::provider::types::{
@@ -98,3 +99,4 @@ pub use inspect::{GRANTED, Inspection, Item, PROVIDER_INTERFACE, SUPPORTED_VERSI
 pub use limits::EPOCH_TICK;
 pub use redaction::{MIN_SECRET_LEN, is_secret_name, redact};
 pub use stream::PluginStream;
+pub use warnings::WARNING_PREFIX;

@@ -74,6 +74,9 @@ impl ProviderError {
                     format!("the server rejected the request: {message}")
                 }
             }
+            // A redirect is not a failure of the server; its message says
+            // where it leads and what to do.
+            Self::Server(e) if (300..400).contains(&e.status) => e.message.trim().to_owned(),
             Self::Server(e) => {
                 format!(
                     "the server failed with HTTP {}: {}",

@@ -10,6 +10,7 @@
 //! and their response bodies are cut off with `HttpResponseBodySize` once
 //! they pass the configured byte limit.
 
+use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::authority::Authority;
@@ -81,6 +82,22 @@ impl WasiHttpHooks for HttpPolicy {
         }
         let limit = self.max_response_bytes;
         Box::new(crate::outgoing::send(request, options, limit))
+    }
+
+    /// The wasi-http code that says what went wrong, where hyper knows:
+    /// wasmtime's default calls every hyper error a protocol error, which
+    /// leaves the plugin unable to tell a too-large head or a reply cut
+    /// short from garbage on the wire.
+    fn p2_error_from_hyper(&mut self, err: &hyper::Error) -> ErrorCode {
+        if err.is_parse_too_large() {
+            ErrorCode::HttpResponseHeaderSectionSize(None)
+        } else if err.is_incomplete_message() {
+            ErrorCode::HttpResponseIncomplete
+        } else if err.is_timeout() {
+            ErrorCode::HttpResponseTimeout
+        } else {
+            ErrorCode::HttpProtocolError
+        }
     }
 }
 

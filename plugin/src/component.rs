@@ -20,11 +20,15 @@ impl Guest for Provider {
     type CompletionStream = StreamResource;
 
     fn resolve_config(input: ConfigInput) -> Result<ProviderConfig, ProviderError> {
-        config::resolve(&input)
+        let (config, warnings) = config::resolve_with_warnings(&input)?;
+        warn(&warnings);
+        Ok(config)
     }
 
     fn discover_models(config: ProviderConfig) -> Result<Vec<Model>, ProviderError> {
-        Client::new(&WasiHttp, &config)?.discover()
+        let found = Client::new(&WasiHttp, &config)?.discover()?;
+        warn(&found.warnings);
+        Ok(found.models)
     }
 
     fn complete(config: ProviderConfig, request: ChatRequest) -> Result<Completion, ProviderError> {
@@ -47,6 +51,16 @@ impl Guest for Provider {
 impl GuestCompletionStream for StreamResource {
     fn next(&self) -> Result<Option<Vec<StreamEvent>>, ProviderError> {
         self.0.borrow_mut().next_events()
+    }
+}
+
+/// Tells the host of what the user should know but that did not stop the
+/// call: `vllm:provider@0.1.0` has no place for it in results, so each is
+/// a line `warning: <text>` on stderr, which hosts capture and show. The
+/// texts escape what servers sent; a line break would split one in two.
+fn warn(warnings: &[String]) {
+    for warning in warnings {
+        eprintln!("warning: {}", warning.replace(['\n', '\r'], " "));
     }
 }
 

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 mod headers;
 mod keys;
+mod unknown_keys;
 
 use headers::read_headers;
 use keys::check_key;
@@ -39,6 +40,14 @@ fn invalid(path: impl Into<String>, reason: impl Into<String>) -> ProviderError 
 
 /// Resolve the host's input into the configuration every other call takes.
 pub fn resolve(input: &ConfigInput) -> Result<ProviderConfig, ProviderError> {
+    resolve_with_warnings(input).map(|(config, _)| config)
+}
+
+/// [`resolve`], with a warning for each key of the section or of a model
+/// entry that the provider does not know (and ignores).
+pub fn resolve_with_warnings(
+    input: &ConfigInput,
+) -> Result<(ProviderConfig, Vec<String>), ProviderError> {
     let env = |name: &str| {
         input
             .env
@@ -49,6 +58,18 @@ pub fn resolve(input: &ConfigInput) -> Result<ProviderConfig, ProviderError> {
     let section = read_section(input.provider_json.as_deref(), &env)?;
     let empty = Map::new();
     let fields = section.as_ref().unwrap_or(&empty);
+    let mut warnings = unknown_keys::warnings(fields, unknown_keys::SECTION_KEYS, ROOT);
+    if let Some(Value::Array(models)) = fields.get("models") {
+        for (index, model) in models.iter().enumerate() {
+            if let Value::Object(entry) = model {
+                warnings.extend(unknown_keys::warnings(
+                    entry,
+                    unknown_keys::MODEL_KEYS,
+                    &format!("{ROOT}.models[{index}]"),
+                ));
+            }
+        }
+    }
 
     check_api(fields.get("api"))?;
     let base_url = read_base_url(input.base_url_override.as_deref(), fields.get("baseUrl"))?;
@@ -68,7 +89,7 @@ pub fn resolve(input: &ConfigInput) -> Result<ProviderConfig, ProviderError> {
         &keys,
         &base_url,
     );
-    Ok(ProviderConfig {
+    let config = ProviderConfig {
         base_url,
         api_key: keys.chosen()?,
         headers,
@@ -76,7 +97,8 @@ pub fn resolve(input: &ConfigInput) -> Result<ProviderConfig, ProviderError> {
         mode,
         reason,
         models,
-    })
+    };
+    Ok((config, warnings))
 }
 
 /// The section as an object with `${VAR}` substituted; `None` when the host

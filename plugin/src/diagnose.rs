@@ -59,15 +59,15 @@ pub fn diagnose<T: Transport>(
     }
     version(&mut report, &client);
 
-    let models = match client.discover() {
-        Ok(models) => {
+    let found = match client.discover() {
+        Ok(found) => {
             let detail = if client.sends_key() {
                 "the server accepted the API key (or needs none)"
             } else {
                 "the server needs no API key (none was sent)"
             };
             report.pass("auth", detail.to_owned());
-            models
+            found
         }
         Err(error @ ProviderError::Auth(_)) => {
             report.fail("auth", error_text(&error), error);
@@ -79,15 +79,36 @@ pub fn diagnose<T: Transport>(
             return report.skip_rest("the server did not list its models");
         }
     };
+    let models = found.models;
     if models.is_empty() {
+        let detail = match found.warnings.as_slice() {
+            [] => "GET /models listed no models".to_owned(),
+            warnings => format!(
+                "GET /models listed no usable model: {}",
+                warnings.join("; ")
+            ),
+        };
         report.fail_with(
             "models",
-            "GET /models listed no models".to_owned(),
+            detail,
             "start vLLM with a model (`vllm serve MODEL`)",
         );
         return report.skip_rest("the server lists no models");
     }
-    report.pass("models", describe_models(&models));
+    if found.warnings.is_empty() {
+        report.pass("models", describe_models(&models));
+    } else {
+        report.warn(
+            "models",
+            format!(
+                "{}; but {}",
+                describe_models(&models),
+                found.warnings.join("; ")
+            ),
+            "a proxy or a patched server changed the model cards; check GET /v1/models, and set \
+             contextWindow for the model in models.providers.vllm.models meanwhile",
+        );
+    }
 
     // Later requests clamp their output budget with the real context windows.
     let mut with_models = config.clone();
@@ -100,7 +121,7 @@ pub fn diagnose<T: Transport>(
         }
     };
     let first = with_models.models[0].id.clone();
-    let chosen = match model.map(|m| server_model_id(m.trim())) {
+    let chosen = match model.map(|m| server_model_id(m.trim(), &with_models.models)) {
         Some(wanted) if !with_models.models.iter().any(|m| m.id == wanted) => {
             let available: Vec<String> = with_models.models.iter().map(|m| m.id.clone()).collect();
             let error = ProviderError::ModelNotFound(ModelNotFoundError {
@@ -383,6 +404,11 @@ pub fn fix_for(error: &ProviderError) -> String {
             .to_owned(),
         ProviderError::Server(e) if e.status == 404 => {
             "baseUrl must be the /v1 API of vLLM's OpenAI server, e.g. http://127.0.0.1:8000/v1"
+                .to_owned()
+        }
+        ProviderError::Server(e) if (300..400).contains(&e.status) => {
+            "point baseUrl at the vLLM server's /v1 API itself: the address answered with a \
+             redirect, which is not followed"
                 .to_owned()
         }
         ProviderError::Server(_) => {

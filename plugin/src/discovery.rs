@@ -13,12 +13,27 @@ pub const DEFAULT_CONTEXT_WINDOW: u32 = 128_000;
 /// OpenClaw's default output budget.
 pub const DEFAULT_MAX_TOKENS: u32 = 8192;
 
+/// What discovery found: the models, and a warning for each card that was
+/// skipped or read with a fallback (the caller shows them; see
+/// [`crate::warning`]).
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// One model per usable card, each id once, in the server's order.
+    pub models: Vec<Model>,
+    /// What was wrong with the other cards, and what was done instead.
+    pub warnings: Vec<String>,
+}
+
 #[derive(Debug)]
 struct ModelCard {
     id: String,
     root: Option<String>,
     parent: Option<String>,
-    max_model_len: Option<u64>,
+    /// A usable window, if the card gave one.
+    max_model_len: Option<u32>,
+    /// The card gave a `max_model_len` that is not a token count: what it
+    /// was, in words.
+    bad_max_model_len: Option<String>,
 }
 
 /// The `data` of `{"object":"list","data":[card, ...]}`, each card as it is.
@@ -38,33 +53,52 @@ fn read_list(reader: &mut Reader<'_>) -> Result<Vec<Value>, json::Error> {
 }
 
 impl ModelCard {
-    /// A card's fields; a card may carry any others.
+    /// A card's fields; a card may carry any others. Without a usable id
+    /// the card cannot be used at all: the error says why.
     fn read(card: &Value) -> Result<Self, String> {
         let Value::Object(fields) = card else {
-            return Err("a model card must be an object".to_owned());
+            return Err("it is not an object".to_owned());
         };
         let text = |name: &str| match fields.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text.clone())),
-            Some(_) => Err(format!("`{name}` must be a string")),
+            Some(Value::String(text)) => Some(text.clone()),
+            _ => None,
         };
         let id = match fields.get("id") {
-            Some(Value::String(id)) => id.clone(),
-            Some(_) => return Err("`id` must be a string".to_owned()),
-            None => return Err("missing field `id`".to_owned()),
+            Some(Value::String(id)) if !id.trim().is_empty() => id.clone(),
+            Some(Value::String(_)) => return Err("its `id` is empty".to_owned()),
+            Some(_) => return Err("its `id` is not a string".to_owned()),
+            None => return Err("it has no `id`".to_owned()),
         };
-        let max_model_len = match fields.get("max_model_len") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
-            Some(_) => return Err("`max_model_len` must be a whole number".to_owned()),
+        let (max_model_len, bad_max_model_len) = match fields.get("max_model_len") {
+            None | Some(Value::Null) => (None, None),
+            Some(Value::Number(n)) => match n.as_u64().map(u32::try_from) {
+                Some(Ok(len)) if len > 0 => (Some(len), None),
+                Some(Ok(_)) => (None, Some("0".to_owned())),
+                Some(Err(_)) => (None, Some(format!("{n}, more than a window can hold"))),
+                None => (None, Some(format!("{n}, not a token count"))),
+            },
+            Some(other) => (
+                None,
+                Some(format!("{}, not a number", short(&json::text(other)))),
+            ),
         };
         Ok(Self {
             id,
-            root: text("root")?,
-            parent: text("parent")?,
+            root: text("root"),
+            parent: text("parent"),
             max_model_len,
+            bad_max_model_len,
         })
     }
+}
+
+/// At most 60 characters of a value, for a warning.
+fn short(text: &str) -> String {
+    let mut cut: String = text.chars().take(60).collect();
+    if cut.len() < text.len() {
+        cut.push_str("...");
+    }
+    cut
 }
 
 /// OpenClaw's rule: an id that mentions r1, reasoning, think or reason.
@@ -75,8 +109,9 @@ pub fn guess_reasoning(id: &str) -> bool {
         .any(|word| id.contains(word))
 }
 
-/// Parse a `GET /models` body.
-pub fn parse_models(body: &[u8], url: &str) -> Result<Vec<Model>, ProviderError> {
+/// Parse a `GET /models` body. A body that is not a model list is an error;
+/// a card that cannot be used, or has a bad field, only costs a warning.
+pub fn parse_models(body: &[u8], url: &str) -> Result<Discovered, ProviderError> {
     let list = json::utf8(body)
         .and_then(|text| json::read(text, read_list))
         .map_err(|e| {
@@ -85,34 +120,57 @@ pub fn parse_models(body: &[u8], url: &str) -> Result<Vec<Model>, ProviderError>
              vLLM's /v1 API"
             ))
         })?;
-    let cards = list
+    // Each warning with the index of its card, to be told in card order.
+    let mut warnings: Vec<(usize, String)> = Vec::new();
+    let mut cards: Vec<(usize, ModelCard)> = Vec::with_capacity(list.len());
+    for (index, card) in list.iter().enumerate() {
+        match ModelCard::read(card) {
+            Err(why) => warnings.push((
+                index,
+                format!("GET {url}: model card data[{index}] is skipped: {why}"),
+            )),
+            Ok(card) => match cards.iter().find(|(_, other)| other.id == card.id) {
+                Some((first, _)) => warnings.push((
+                    index,
+                    format!(
+                        "GET {url}: model `{}` is listed again at data[{index}]; the card at \
+                     data[{first}] is used",
+                        crate::quote::escaped(&card.id)
+                    ),
+                )),
+                None => cards.push((index, card)),
+            },
+        }
+    }
+    let window_of = |card: &ModelCard| card.max_model_len;
+    let models = cards
         .iter()
-        .enumerate()
         .map(|(index, card)| {
-            ModelCard::read(card).map_err(|e| {
-                ProviderError::InvalidResponse(format!(
-                    "GET {url}: model card data[{index}] is malformed ({e})"
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let window_of = |card: &ModelCard| {
-        card.max_model_len
-            .map(|len| u32::try_from(len).unwrap_or(u32::MAX))
-            .filter(|len| *len > 0)
-    };
-    Ok(cards
-        .iter()
-        .map(|card| {
             let inherited = card.parent.as_ref().and_then(|parent| {
                 cards
                     .iter()
-                    .find(|other| &other.id == parent)
-                    .and_then(window_of)
+                    .find(|(_, other)| &other.id == parent)
+                    .and_then(|(_, parent)| window_of(parent))
             });
             let context_window = window_of(card)
                 .or(inherited)
                 .unwrap_or(DEFAULT_CONTEXT_WINDOW);
+            if let Some(bad) = &card.bad_max_model_len {
+                let used = if inherited.is_some() {
+                    "its parent's"
+                } else {
+                    "OpenClaw's default"
+                };
+                warnings.push((
+                    *index,
+                    format!(
+                        "GET {url}: model `{}` (data[{index}]) has max_model_len {bad}; its \
+                         context window is taken as {context_window} ({used}): set \
+                         contextWindow for it in models.providers.vllm.models if that is wrong",
+                        crate::quote::escaped(&card.id)
+                    ),
+                ));
+            }
             Model {
                 id: card.id.clone(),
                 name: card.id.clone(),
@@ -130,7 +188,10 @@ pub fn parse_models(body: &[u8], url: &str) -> Result<Vec<Model>, ProviderError>
                 parent: card.parent.clone(),
             }
         })
-        .collect())
+        .collect();
+    warnings.sort_by_key(|(index, _)| *index);
+    let warnings = warnings.into_iter().map(|(_, text)| text).collect();
+    Ok(Discovered { models, warnings })
 }
 
 #[cfg(test)]
@@ -147,7 +208,9 @@ mod tests {
              "parent": "tiny", "permission": []},
             {"id": "DeepSeek-R1-Distill", "object": "model", "max_model_len": 131072}
         ]});
-        let models = parse_models(body.to_string().as_bytes(), "u").expect("parses");
+        let found = parse_models(body.to_string().as_bytes(), "u").expect("parses");
+        assert!(found.warnings.is_empty(), "{:?}", found.warnings);
+        let models = found.models;
         assert_eq!(models.len(), 3);
         assert_eq!(models[0].context_window, 2048);
         assert_eq!(
@@ -183,7 +246,84 @@ mod tests {
             panic!("expected invalid-response");
         };
         assert!(message.contains("http://h/v1/models"));
-        let error = parse_models(br#"{"data":[{"object":"model"}]}"#, "u").expect_err("no id");
-        assert!(matches!(error, ProviderError::InvalidResponse(m) if m.contains("data[0]")));
+    }
+
+    #[test]
+    fn bad_cards_cost_a_warning_each_and_the_good_ones_are_kept() {
+        let body = json!({"object": "list", "data": [
+            {"id": "good", "max_model_len": 4096},
+            {"id": "neg", "max_model_len": -1},
+            {"id": "str", "max_model_len": "abc"},
+            {"id": "big", "max_model_len": 1e20},
+            {"id": "zero", "max_model_len": 0},
+            {"id": "huge", "max_model_len": 4_294_967_301_u64},
+            {"id": "lora", "parent": "good", "max_model_len": -5},
+            {"id": "good", "max_model_len": 8},
+            {"object": "model"},
+            {"id": ""},
+            {"id": 7},
+            "not a card",
+        ]});
+        let found = parse_models(body.to_string().as_bytes(), "u").expect("parses");
+        let ids: Vec<&str> = found.models.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["good", "neg", "str", "big", "zero", "huge", "lora"]);
+        let windows: Vec<u32> = found.models.iter().map(|m| m.context_window).collect();
+        assert_eq!(
+            windows,
+            [4096, 128_000, 128_000, 128_000, 128_000, 128_000, 4096]
+        );
+        let w = &found.warnings;
+        assert_eq!(w.len(), 11, "{w:#?}");
+        assert!(
+            w[0].contains("model `neg` (data[1]) has max_model_len -1, not a token count"),
+            "{}",
+            w[0]
+        );
+        assert!(
+            w[0].contains("taken as 128000 (OpenClaw's default)"),
+            "{}",
+            w[0]
+        );
+        assert!(
+            w.iter()
+                .any(|m| m.contains("`str` (data[2]) has max_model_len \"abc\", not a number")),
+            "{w:#?}"
+        );
+        assert!(
+            w.iter()
+                .any(|m| m.contains("`huge` (data[5]) has max_model_len 4294967301, more than")),
+            "{w:#?}"
+        );
+        assert!(
+            w.iter()
+                .any(|m| m.contains("`zero` (data[4]) has max_model_len 0")),
+            "{w:#?}"
+        );
+        assert!(
+            w.iter()
+                .any(|m| m.contains("`lora` (data[6])") && m.contains("4096 (its parent's)")),
+            "{w:#?}"
+        );
+        assert!(
+            w.iter()
+                .any(|m| m
+                    .contains("`good` is listed again at data[7]; the card at data[0] is used")),
+            "{w:#?}"
+        );
+        assert!(
+            w.iter()
+                .any(|m| m.contains("data[8] is skipped: it has no `id`")),
+            "{w:#?}"
+        );
+        assert!(
+            w.iter()
+                .any(|m| m.contains("data[9] is skipped: its `id` is empty")),
+            "{w:#?}"
+        );
+        assert!(
+            w.iter()
+                .any(|m| m.contains("data[11] is skipped: it is not an object")),
+            "{w:#?}"
+        );
     }
 }

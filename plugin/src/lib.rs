@@ -15,6 +15,7 @@ pub mod error;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod http_error;
 mod json;
+mod quote;
 pub mod request;
 pub mod response;
 pub mod retry;

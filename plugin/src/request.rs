@@ -50,8 +50,14 @@ pub fn user_text(model: &str, prompt: &str) -> ChatRequest {
     }
 }
 
-/// `vllm/<id>` references name the provider; the server knows only `<id>`.
-pub fn server_model_id(reference: &str) -> &str {
+/// The server's id for a model reference: `vllm/<id>` names the provider
+/// and the server knows only `<id>`, so one `vllm/` is stripped, unless the
+/// reference is itself the id of one of `models` (a server may serve a
+/// model called `vllm/x`; `vllm/vllm/x` then names it too).
+pub fn server_model_id<'r>(reference: &'r str, models: &[Model]) -> &'r str {
+    if models.iter().any(|m| m.id == reference) {
+        return reference;
+    }
     reference.strip_prefix("vllm/").unwrap_or(reference)
 }
 
@@ -121,7 +127,7 @@ pub fn build(
     stream: bool,
     prompt_tokens: Option<u32>,
 ) -> Result<BuiltRequest, ProviderError> {
-    let model_id = server_model_id(request.model.trim());
+    let model_id = server_model_id(request.model.trim(), models);
     if model_id.is_empty() {
         return Err(refused(
             "model",
@@ -443,6 +449,17 @@ mod tests {
             description: Some("d".into()),
             parameters_json: r#"{"type":"object","properties":{"city":{"type":"string"}}}"#.into(),
         }
+    }
+
+    #[test]
+    fn one_provider_prefix_is_stripped_unless_the_reference_is_a_served_id() {
+        let served = [model("vllm/x", 2048, 2048), model("y", 2048, 2048)];
+        assert_eq!(server_model_id("vllm/x", &served), "vllm/x");
+        assert_eq!(server_model_id("vllm/vllm/x", &served), "vllm/x");
+        assert_eq!(server_model_id("vllm/y", &served), "y");
+        assert_eq!(server_model_id("y", &served), "y");
+        let built = build(&request("vllm/vllm/x"), &served, false, None).expect("builds");
+        assert_eq!(built.body["model"], "vllm/x");
     }
 
     #[test]

@@ -94,6 +94,10 @@ impl StreamAssembler {
         if self.finished {
             return Ok(()); // anything after the end is not part of the reply
         }
+        // An empty `data:` line carries nothing; SSE readers skip it.
+        if payload.trim().is_empty() {
+            return Ok(());
+        }
         let mut chunk = Chunk::default();
         json::read(payload, |reader| chunk.read(reader)).map_err(|e| {
             ProviderError::InvalidResponse(format!(
@@ -121,6 +125,12 @@ impl StreamAssembler {
         }
         if let Some(usage) = chunk.usage {
             out.push(StreamEvent::Usage(usage.to_usage(&self.cost)));
+            // The usage chunk (`choices: []`) is the last thing vLLM sends
+            // after the finish reason when `include_usage` is asked for: the
+            // reply is whole, whether or not `[DONE]` follows.
+            if chunk.choices.is_empty() && self.finish.is_some() {
+                self.on_done(out)?;
+            }
         }
         Ok(())
     }

@@ -55,6 +55,11 @@ pub struct HttpResponse<B> {
     /// The `retry-after` header, if any, as sent (a 429 or 503 may say how
     /// long to wait before trying again).
     pub retry_after: Option<String>,
+    /// The `location` header of a redirect, if any, as sent.
+    pub location: Option<String>,
+    /// The `content-encoding` header, if any: the provider asks for none,
+    /// so anything but `identity` means a body it cannot read.
+    pub content_encoding: Option<String>,
     /// The body.
     pub body: B,
 }

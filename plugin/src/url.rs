@@ -14,9 +14,9 @@ pub struct HttpUrl {
 impl HttpUrl {
     /// Parse `text`; the error says what is wrong.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let (https, rest) = if let Some(rest) = text.strip_prefix("http://") {
+        let (https, rest) = if let Some(rest) = strip_scheme(text, "http://") {
             (false, rest)
-        } else if let Some(rest) = text.strip_prefix("https://") {
+        } else if let Some(rest) = strip_scheme(text, "https://") {
             (true, rest)
         } else {
             return Err(format!(
@@ -79,18 +79,42 @@ fn split_port(authority: &str) -> Option<(&str, &str)> {
 /// Normalise a base URL: trailing slashes go, so that `{base}/models` is right.
 pub fn normalize_base(text: &str) -> Result<String, String> {
     let trimmed = text.trim();
-    HttpUrl::parse(trimmed)?;
+    let url = HttpUrl::parse(trimmed)?;
     if trimmed.contains('?') {
         return Err(format!(
             "\"{trimmed}\" has a ?query, which a base URL cannot have"
         ));
     }
-    Ok(trimmed.trim_end_matches('/').to_owned())
+    // Schemes are case-insensitive (RFC 3986 §3.1): `HTTP://` is written
+    // the one way every later comparison expects.
+    let scheme = if url.https { "https://" } else { "http://" };
+    let rest = &trimmed[scheme.len()..];
+    Ok(format!("{scheme}{}", rest.trim_end_matches('/')))
+}
+
+/// `text` after `scheme` (lowercase, with `://`), matched ignoring case.
+fn strip_scheme<'t>(text: &'t str, scheme: &str) -> Option<&'t str> {
+    let head = text.get(..scheme.len())?;
+    head.eq_ignore_ascii_case(scheme)
+        .then(|| &text[scheme.len()..])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schemes_are_case_insensitive() {
+        assert_eq!(
+            normalize_base("HTTP://127.0.0.1:8000/v1/").as_deref(),
+            Ok("http://127.0.0.1:8000/v1")
+        );
+        assert_eq!(
+            normalize_base("Https://gpu.example/v1").as_deref(),
+            Ok("https://gpu.example/v1")
+        );
+        assert!(HttpUrl::parse("HTTPS://example.com").expect("valid").https);
+    }
 
     #[test]
     fn parses_and_fills_default_ports() {

@@ -190,11 +190,13 @@ impl Transport for WasiHttp {
             }
         };
         let status = response.status();
-        let (content_type, retry_after) = {
+        let (content_type, retry_after, location, content_encoding) = {
             let headers = response.headers();
             (
                 header(&headers, "content-type"),
                 header(&headers, "retry-after"),
+                header(&headers, "location"),
+                header(&headers, "content-encoding"),
             )
         };
         let incoming = response.consume().map_err(|()| {
@@ -207,6 +209,8 @@ impl Transport for WasiHttp {
             status,
             content_type,
             retry_after,
+            location,
+            content_encoding,
             body: WasiBody {
                 stream,
                 _body: incoming,
@@ -398,17 +402,31 @@ fn map_error_code(code: &ErrorCode, exchange: &Exchange, phase: Phase) -> Provid
         | ErrorCode::DestinationIpUnroutable => {
             error::connection(authority, "the destination is unreachable")
         }
-        ErrorCode::ConnectionTerminated if phase == Phase::Body => {
-            ProviderError::Connection(crate::wit::ConnectionError {
-                authority: authority.to_owned(),
-                message: format!(
-                    "the connection to {authority} was closed mid-reply (by the server or a \
-                     proxy in between): the reply from {url} is incomplete; send the request \
-                     again, and read the vLLM server's log if it keeps happening"
-                ),
-            })
+        // The reply had begun: whatever broke, it is not "cannot connect".
+        ErrorCode::ConnectionTerminated
+        | ErrorCode::HttpResponseIncomplete
+        | ErrorCode::HttpProtocolError
+            if phase == Phase::Body =>
+        {
+            let how = match code {
+                ErrorCode::HttpProtocolError => "its framing broke (e.g. bad chunked encoding)",
+                _ => "the connection was closed",
+            };
+            ProviderError::InvalidResponse(format!(
+                "the reply from {url} broke off mid-reply: {how}, by the server or a proxy in \
+                 between; send the request again, and read the vLLM server's log if it keeps \
+                 happening"
+            ))
         }
-        ErrorCode::ConnectionTerminated => {
+        ErrorCode::HttpResponseHeaderSectionSize(_) | ErrorCode::HttpResponseHeaderSize(_) => {
+            ProviderError::InvalidResponse(format!(
+                "the response head from {url} is larger than the host accepts ({}): something \
+                 between here and vLLM (a proxy or gateway) adds very large headers; point \
+                 baseUrl at vLLM itself",
+                http_error::describe(code)
+            ))
+        }
+        ErrorCode::ConnectionTerminated | ErrorCode::HttpResponseIncomplete => {
             error::connection(authority, "the connection was closed by the server")
         }
         ErrorCode::ConnectionTimeout => ProviderError::Timeout(format!(

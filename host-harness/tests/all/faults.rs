@@ -337,10 +337,13 @@ async fn a_connection_reset_mid_stream_is_a_typed_error_after_the_text() {
     );
     // The reset is named, the text that arrived is kept in the error, and
     // no host internals (backtraces) leak into it.
+    // The reply had begun: not a connection failure (exit 3), an
+    // invalid response (exit 1).
     let message = match provider_error(error) {
-        ProviderError::Connection(e) => e.message,
-        other => panic!("expected a connection error, got {other:?}"),
+        ProviderError::InvalidResponse(message) => message,
+        other => panic!("expected invalid-response, got {other:?}"),
     };
+    assert!(message.contains("broke off mid-reply"), "{message}");
     assert!(message.contains("closed"), "{message}");
     assert!(message.contains("\"partial\""), "{message}");
     assert!(!message.contains("acktrace"), "{message}");

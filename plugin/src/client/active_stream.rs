@@ -3,6 +3,7 @@
 
 use crate::deadline::{self, Deadline, Millis};
 use crate::error::{RequestContext, redact};
+use crate::quote::quoted;
 use crate::sse::{SseDecoder, SseEvent};
 use crate::stream::StreamAssembler;
 use crate::transport::{ReadResult, ResponseBody, Wait, total_timeout_message};
@@ -93,12 +94,12 @@ impl<B: ResponseBody> ActiveStream<B> {
                 // The host's own limit between bytes: the same silence,
                 // said with what had arrived.
                 Err(ProviderError::Timeout(_)) => return Err(self.stalled()),
-                // The connection broke mid-reply: said with what had arrived.
-                Err(ProviderError::Connection(e)) => {
-                    return Err(ProviderError::Connection(crate::wit::ConnectionError {
-                        message: format!("{}; {}", e.message, self.text_so_far()),
-                        authority: e.authority,
-                    }));
+                // The reply broke off: said with what had arrived.
+                Err(ProviderError::InvalidResponse(message)) => {
+                    return Err(ProviderError::InvalidResponse(format!(
+                        "{message}; {}",
+                        self.text_so_far()
+                    )));
                 }
                 other => other?,
             };
@@ -217,42 +218,5 @@ fn dispatch<'e>(
             SseEvent::Data(payload) => assembler.on_data(payload, ctx, events),
             SseEvent::Done => assembler.on_done(events),
         }
-    }
-}
-
-/// `text` in double quotes, with quotes, backslashes and control
-/// characters escaped as Rust writes them, so that the text cannot be
-/// mistaken for the message around it. Written out rather than `{:?}`, for
-/// the reason `http_error` gives: `str`'s `Debug` brings Unicode tables
-/// into the component.
-fn quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::quoted;
-
-    #[test]
-    fn quoting_escapes_what_would_blur_the_message() {
-        assert_eq!(quoted("plain \u{e9}"), "\"plain \u{e9}\"");
-        assert_eq!(
-            quoted("say \"hi\"\\\n\r\t\u{7}"),
-            r#""say \"hi\"\\\n\r\t\u{7}""#
-        );
     }
 }

@@ -4,12 +4,15 @@
 
 mod active_stream;
 mod send;
+mod unusable_reply;
 
 pub use active_stream::ActiveStream;
 
 use crate::deadline::Deadline;
+use crate::discovery::{self, Discovered};
 use crate::error::{self, RequestContext, from_http_status, prompt_tokens, redact};
 use crate::request::{self, BuiltRequest};
+use crate::response;
 use crate::sse::SseDecoder;
 use crate::stream::StreamAssembler;
 use crate::transport::{HttpResponse, MAX_BODY_BYTES, Method, ResponseBody, Transport, read_all};
@@ -18,7 +21,6 @@ use crate::usage::ZERO_COST;
 use crate::wit::{
     ChatRequest, Completion, Model, ModelCost, ProviderConfig, ProviderError, ProviderMode,
 };
-use crate::{discovery, response};
 
 /// The largest body of a `/health` or `/version` answer.
 pub const MAX_PROBE_BYTES: usize = 64 * 1024;
@@ -145,12 +147,13 @@ impl<'a, T: Transport> Client<'a, T> {
         format!("{}{path}", self.config.base_url)
     }
 
-    /// `GET {base}/models`.
-    pub fn discover(&self) -> Result<Vec<Model>, ProviderError> {
+    /// `GET {base}/models`: the models, and a warning for each card that
+    /// was skipped or read with a fallback.
+    pub fn discover(&self) -> Result<Discovered, ProviderError> {
         self.discover_inner().map_err(|e| redact(e, self.key()))
     }
 
-    fn discover_inner(&self) -> Result<Vec<Model>, ProviderError> {
+    fn discover_inner(&self) -> Result<Discovered, ProviderError> {
         let url = self.url("/models");
         let request = self.request(
             Method::Get,
@@ -167,11 +170,12 @@ impl<'a, T: Transport> Client<'a, T> {
             let error = from_http_status(response.status, &body, &self.ctx(&url, None));
             return Err(final_error(error, gave_up.as_deref()));
         }
+        unusable_reply::check_body(&body, &url)?;
         discovery::parse_models(&body, &url)
     }
 
     fn model(&self, request: &ChatRequest) -> Option<&Model> {
-        let id = request::server_model_id(request.model.trim());
+        let id = request::server_model_id(request.model.trim(), &self.config.models);
         self.config.models.iter().find(|m| m.id == id)
     }
 
@@ -231,7 +235,7 @@ impl<'a, T: Transport> Client<'a, T> {
                 ProviderError::ModelNotFound(mut missing) => {
                     // Name what the server does serve, when it will say.
                     if let Ok(models) = self.discover_inner() {
-                        missing.available = models.into_iter().map(|m| m.id).collect();
+                        missing.available = models.models.into_iter().map(|m| m.id).collect();
                     }
                     return Err(ProviderError::ModelNotFound(missing));
                 }
@@ -250,6 +254,7 @@ impl<'a, T: Transport> Client<'a, T> {
         let url = self.url("/chat/completions");
         let (built, mut response, deadline) = self.send_chat(request, false)?;
         let body = read_all(&mut response.body, MAX_BODY_BYTES, &url, deadline)?;
+        unusable_reply::check_body(&body, &url)?;
         response::parse_completion(
             &body,
             &self.cost(request),

@@ -6,7 +6,7 @@ use crate::retry::{self, Failure, Plan};
 use crate::transport::{HttpRequest, HttpResponse, Method, SendError, Transport};
 use crate::wit::ProviderError;
 
-use super::Client;
+use super::{Client, unusable_reply};
 
 /// Which answers a call sends again (besides connections that could not
 /// be made, which every call retries).
@@ -76,6 +76,13 @@ impl<T: Transport> Client<'_, T> {
                     }
                 }
                 Ok(response) => {
+                    unusable_reply::check(
+                        response.status,
+                        response.location.as_deref(),
+                        response.content_encoding.as_deref(),
+                        &request.url,
+                        &self.config.base_url,
+                    )?;
                     return Ok(Sent {
                         response,
                         gave_up: None,

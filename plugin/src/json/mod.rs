@@ -138,8 +138,12 @@ impl fmt::Display for Error {
     }
 }
 
-/// `bytes` as text: JSON is UTF-8.
+/// The byte-order mark some servers put before UTF-8 text; JSON parsers
+/// may ignore it (RFC 8259 §8.1), and this one does.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+/// `bytes` as text: JSON is UTF-8. A leading byte-order mark is skipped.
 pub fn utf8(bytes: &[u8]) -> Result<&str, Error> {
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     std::str::from_utf8(bytes).map_err(|e| {
         let valid = bytes
             .get(..e.valid_up_to())

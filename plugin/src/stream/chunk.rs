@@ -75,6 +75,11 @@ impl<T: Default> Few<T> {
     pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
         self.first.iter_mut().chain(&mut self.more)
     }
+
+    /// Whether the list held no item (`choices: []`).
+    pub(super) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
 }
 
 impl<'a> Chunk<'a> {

@@ -201,6 +201,8 @@ impl Transport for Replay {
             status: timed.status,
             content_type: Some(timed.content_type.to_owned()),
             retry_after: timed.retry_after.map(str::to_owned),
+            location: None,
+            content_encoding: None,
             body: CannedBody {
                 clock: self.clock.clone(),
                 pieces: timed

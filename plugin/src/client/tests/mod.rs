@@ -48,7 +48,8 @@ fn discovery_sends_bearer_only_when_a_key_is_set() {
     let models = Client::new(&replay, &cfg)
         .expect("client")
         .discover()
-        .expect("models");
+        .expect("models")
+        .models;
     assert_eq!(models[0].context_window, 2048);
     let seen = replay.seen.borrow();
     assert_eq!(seen[0].url, "http://127.0.0.1:8000/v1/models");

@@ -37,7 +37,7 @@ fn a_refused_connection_is_retried_with_jittered_backoff() {
         .expect("client")
         .discover()
         .expect("the third attempt succeeds");
-    assert_eq!(found[0].id, "tiny");
+    assert_eq!(found.models[0].id, "tiny");
     assert_eq!(replay.seen.borrow().len(), 3);
     let waits = sleeps(&replay);
     assert_eq!(waits.len(), 2, "{waits:?}");

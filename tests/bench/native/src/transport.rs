@@ -22,7 +22,7 @@ use vllm_provider::transport::{
     total_timeout_message,
 };
 use vllm_provider::url::HttpUrl;
-use vllm_provider::wit::{ConnectionError, ProviderError};
+use vllm_provider::wit::ProviderError;
 
 use crate::chunked::Chunked;
 
@@ -78,16 +78,12 @@ impl Exchange {
     /// The connection closed (or was reset) before the body's end: the same
     /// words as the component's `ConnectionTerminated` mid-body.
     fn cut_short(&self) -> ProviderError {
-        let authority = &self.authority;
-        ProviderError::Connection(ConnectionError {
-            authority: authority.clone(),
-            message: format!(
-                "the connection to {authority} was closed mid-reply (by the server or a proxy \
-                 in between): the reply from {} is incomplete; send the request again, and \
-                 read the vLLM server's log if it keeps happening",
-                self.url
-            ),
-        })
+        ProviderError::InvalidResponse(format!(
+            "the reply from {} broke off mid-reply: the connection was closed, by the server or \
+             a proxy in between; send the request again, and read the vLLM server's log if it \
+             keeps happening",
+            self.url
+        ))
     }
 
     /// The connection closed before the response head.
@@ -379,6 +375,8 @@ struct Head {
     status: u16,
     content_type: Option<String>,
     retry_after: Option<String>,
+    location: Option<String>,
+    content_encoding: Option<String>,
     transfer_encoding: Option<String>,
     content_length: Option<u64>,
 }
@@ -500,6 +498,11 @@ fn parse_head(bytes: &[u8], exchange: &Exchange) -> Result<Head, ProviderError> 
             head.content_type.get_or_insert_with(|| value.to_owned());
         } else if name.eq_ignore_ascii_case("retry-after") {
             head.retry_after.get_or_insert_with(|| value.to_owned());
+        } else if name.eq_ignore_ascii_case("location") {
+            head.location.get_or_insert_with(|| value.to_owned());
+        } else if name.eq_ignore_ascii_case("content-encoding") {
+            head.content_encoding
+                .get_or_insert_with(|| value.to_owned());
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             let codings = head.transfer_encoding.get_or_insert_with(String::new);
             if !codings.is_empty() {
@@ -551,6 +554,8 @@ fn body_after(
         status: head.status,
         content_type: head.content_type,
         retry_after: head.retry_after,
+        location: head.location,
+        content_encoding: head.content_encoding,
         body: TcpBody {
             stream,
             buf,
@@ -874,7 +879,7 @@ mod tests {
     }
 
     #[test]
-    fn a_body_cut_short_is_a_connection_error() {
+    fn a_body_cut_short_is_an_invalid_response() {
         let url = serve_once(|mut stream| {
             let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc");
         });
@@ -885,8 +890,8 @@ mod tests {
             Ok(ReadResult::Data(b"abc".to_vec()))
         );
         match body.read(Wait::Until(now_ms() + 5_000)) {
-            Err(ProviderError::Connection(e)) => {
-                assert!(e.message.contains("closed mid-reply"), "{}", e.message);
+            Err(ProviderError::InvalidResponse(message)) => {
+                assert!(message.contains("broke off mid-reply"), "{message}");
             }
             other => panic!("{other:?}"),
         }

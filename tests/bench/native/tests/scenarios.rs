@@ -525,7 +525,7 @@ fn a_server_closing_mid_stream_is_one_error() {
     assert_eq!(line["errors"], 1, "{line}");
     let error = line["error"].as_str().expect("an error message");
     assert!(
-        error.contains("closed mid-reply") && error.contains("characters of text had arrived"),
+        error.contains("broke off mid-reply") && error.contains("characters of text had arrived"),
         "{error}"
     );
     assert_eq!(line["latencies_us"], json!([]), "{line}");
