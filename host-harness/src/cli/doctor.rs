@@ -12,9 +12,9 @@ use vllm_harness::{
 
 use super::config_file;
 use super::fail::{Failure, USAGE};
-use super::models::{id_of_arg, id_of_primary, mode_name};
+use super::models::{id_of_primary, mode_name};
 use super::secrets::scrub;
-use super::setup::{Plugin, Spinner};
+use super::setup::{Plugin, Spinner, show_warnings};
 use super::terminal;
 use super::{DoctorArgs, GlobalArgs, print};
 
@@ -118,11 +118,12 @@ async fn diagnose(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<Vec<
     let model = args
         .model
         .as_deref()
-        .map(id_of_arg)
+        .map(str::trim)
         .or_else(|| file.primary_model.as_deref().and_then(id_of_primary));
     let spinner = (!args.json).then(|| Spinner::start("checking the server"));
     let checks = plugin.harness.diagnose(&config, model).await;
     drop(spinner);
+    show_warnings(&plugin.harness);
     lines.extend(checks?.into_iter().map(|check| {
         let code = match (&check.status, &check.error) {
             (CheckStatus::Fail, Some(error)) => exit_code(&CallError::Provider(error.clone())),

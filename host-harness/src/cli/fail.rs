@@ -67,9 +67,19 @@ pub fn ending(err: &anyhow::Error) -> Ending {
     } else {
         1
     };
+    let mut message = format!("{err:#}");
+    if let Some(vllm_harness::CallError::Trap(vllm_harness::PluginTrap::OutOfMemory { .. })) =
+        err.downcast_ref::<vllm_harness::CallError>()
+    {
+        // The library names the limit; the CLI knows the knob that raises it.
+        message.push_str(
+            "; a large prompt or reply needs more: raise the limit with --memory-limit MIB (at \
+             most 4096)",
+        );
+    }
     Ending::Report {
         code,
-        message: super::secrets::scrub(&format!("{err:#}")),
+        message: super::secrets::scrub(&message),
     }
 }
 

@@ -16,9 +16,12 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
     let wasm = std::fs::read(&args.file)
         .map_err(|err| Failure::usage(format!("cannot read {}: {err}", args.file.display())))?;
     let inspection = Harness::inspect(&wasm, &CompileCache::Auto).map_err(|err| match err {
-        LoadError::Compile(_) => anyhow::Error::new(Failure {
+        LoadError::Compile(reason) => anyhow::Error::new(Failure {
             code: USAGE,
-            message: format!("{}: {err}", args.file.display()),
+            message: format!(
+                "{} is not a WebAssembly component: {reason}",
+                args.file.display()
+            ),
         }),
         other => anyhow::Error::new(other),
     })?;

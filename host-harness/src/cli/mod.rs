@@ -26,8 +26,10 @@ use setup::Setup;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  any other failure: server error, timeout, unreadable reply, plugin crash, I/O
-  2  usage or configuration error (also: provider disabled, plugin not found)
+  1  any other failure: server error, redirect, timeout, a reply that broke off
+     or could not be read, plugin crash, I/O
+  2  usage or configuration error (also: provider disabled, plugin not found or
+     not a component, a request refused before it was sent)
   3  cannot connect to the server
   4  the server rejected the API key
   5  the server rejected the request (unknown model, context too long, bad request)

@@ -23,8 +23,13 @@ pub fn id_of_primary(primary: &str) -> Option<&str> {
 }
 
 /// The server id a `--model` argument names: `vllm/<id>` or a bare id
-/// (which may itself contain `/`, like `Qwen/Qwen3-0.6B`).
-pub fn id_of_arg(model: &str) -> &str {
+/// (which may itself contain `/`, like `Qwen/Qwen3-0.6B`). An argument that
+/// is exactly the id of one of `models` names it as it is (a server may
+/// serve `vllm/x`, which `vllm/vllm/x` names too), as the plugin reads it.
+pub fn id_of_arg<'a>(model: &'a str, models: &[Model]) -> &'a str {
+    if models.iter().any(|m| m.id == model) {
+        return model;
+    }
     id_of_primary(model).unwrap_or(model)
 }
 
@@ -228,9 +233,12 @@ pub(crate) mod tests {
         assert_eq!(id_of_primary("openai/gpt-5"), None);
         assert_eq!(id_of_primary("vllm/"), None);
         assert_eq!(id_of_primary("vllmx/m"), None);
-        assert_eq!(id_of_arg("vllm/m1"), "m1");
-        assert_eq!(id_of_arg("m1"), "m1");
-        assert_eq!(id_of_arg("Qwen/Qwen3-0.6B"), "Qwen/Qwen3-0.6B");
+        assert_eq!(id_of_arg("vllm/m1", &[]), "m1");
+        assert_eq!(id_of_arg("m1", &[]), "m1");
+        assert_eq!(id_of_arg("Qwen/Qwen3-0.6B", &[]), "Qwen/Qwen3-0.6B");
+        let served = [model("vllm/x")];
+        assert_eq!(id_of_arg("vllm/x", &served), "vllm/x");
+        assert_eq!(id_of_arg("vllm/vllm/x", &served), "vllm/x");
     }
 
     #[test]

@@ -58,6 +58,7 @@ impl Setup {
                 let spinner = Spinner::start("discovering models");
                 let models = self.harness.discover_models(&self.config).await;
                 drop(spinner);
+                show_warnings(&self.harness);
                 Ok(models?)
             }
             ProviderMode::Explicit | ProviderMode::Disabled => Ok(self.config.models.clone()),
@@ -112,6 +113,10 @@ impl Plugin {
         };
         let harness = Harness::load(&plugin, options).map_err(|err| match err {
             LoadError::Read { .. } => anyhow::Error::new(Failure::usage(err.to_string())),
+            LoadError::Compile(reason) => anyhow::Error::new(Failure::usage(format!(
+                "{} is not a WebAssembly component: {reason}",
+                plugin.display()
+            ))),
             LoadError::Refused(_) => anyhow::Error::new(Failure {
                 code: super::fail::SANDBOX,
                 message: err.to_string(),
@@ -132,7 +137,7 @@ impl Plugin {
         global: &GlobalArgs,
         file: &ConfigFile,
     ) -> Result<ProviderConfig, vllm_harness::CallError> {
-        let mut config = self
+        let config = self
             .harness
             .resolve_config(ConfigInput {
                 provider_json: file.provider_json.clone(),
@@ -140,7 +145,9 @@ impl Plugin {
                 auth_profile_key: None,
                 base_url_override: global.base_url.clone(),
             })
-            .await?;
+            .await;
+        show_warnings(&self.harness);
+        let mut config = config?;
         if let Some(seconds) = global.timeout {
             config.timeout_ms = timeout_ms(seconds);
         }
@@ -151,6 +158,17 @@ impl Plugin {
             secrets::register(&header.value);
         }
         Ok(config)
+    }
+}
+
+/// Prints the plugin's warnings (see [`Harness::take_warnings`]) on stderr,
+/// one `warning:` line each, escaped for the terminal.
+pub fn show_warnings(harness: &Harness) {
+    for warning in harness.take_warnings() {
+        eprintln!(
+            "warning: {}",
+            super::terminal::line(&secrets::scrub(&warning))
+        );
     }
 }
 

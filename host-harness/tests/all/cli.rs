@@ -237,6 +237,7 @@ fn chat_json_prints_one_object_with_the_documented_keys() {
     assert_eq!(
         sorted,
         [
+            "error",
             "finishReason",
             "model",
             "reasoning",
@@ -250,6 +251,7 @@ fn chat_json_prints_one_object_with_the_documented_keys() {
     assert_eq!(reply["reasoning"], "The user wrote 2 words.");
     assert_eq!(reply["toolCalls"], json!([]));
     assert_eq!(reply["finishReason"], "stop");
+    assert_eq!(reply["error"], Value::Null, "a whole reply has no error");
     let usage = reply["usage"].as_object().expect("usage object");
     let mut usage_keys: Vec<&str> = usage.keys().map(String::as_str).collect();
     usage_keys.sort_unstable();

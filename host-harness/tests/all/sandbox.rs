@@ -336,7 +336,7 @@ fn the_cli_refuses_such_a_plugin_with_exit_6_and_inspect_shows_why() {
     Cli::new()
         .run(&["inspect", not_wasm.to_str().expect("UTF-8 path")])
         .code(2)
-        .says("not a valid WebAssembly component");
+        .says("text.wasm is not a WebAssembly component");
 }
 
 #[test]

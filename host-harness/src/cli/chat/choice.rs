@@ -38,7 +38,7 @@ pub fn choose_model(
     models: &[Model],
 ) -> Result<String, Failure> {
     if let Some(model) = arg {
-        let id = id_of_arg(model.trim());
+        let id = id_of_arg(model.trim(), models);
         if id.is_empty() || id == "vllm/" {
             return Err(Failure::usage(format!(
                 "--model {model:?} names no model: pass a model id or vllm/<id> (`models list` \

@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 
 use vllm_harness::{ChatRequest, Completion, ContentPart, Message, StreamEvent};
 
-use super::fail::Failure;
+use super::fail::{Ending, Failure, ending};
 use super::setup::{Setup, Spinner};
 use super::{ChatArgs, GlobalArgs, tools_file};
 
@@ -26,7 +26,7 @@ mod reply_json;
 
 use choice::{choose_model, parse_tool_choice};
 use printer::Printer;
-use reply::Reply;
+use reply::{Reply, ReplyError};
 
 /// Runs `chat`.
 pub async fn run(global: &GlobalArgs, args: &ChatArgs) -> anyhow::Result<()> {
@@ -63,38 +63,66 @@ pub async fn run(global: &GlobalArgs, args: &ChatArgs) -> anyhow::Result<()> {
 
     let mut reply = Reply::new(model);
     let mut out = Printer::new(!args.json);
-    if args.no_stream {
+    let outcome = if args.no_stream {
         let spinner = (!args.json).then(|| Spinner::start("waiting for the reply"));
         let completion = setup.harness.complete(&config, request).await;
         drop(spinner);
-        for event in completion_events(completion?) {
-            reply.apply(&event, &mut out)?;
+        match completion {
+            Ok(completion) => completion_events(completion)
+                .iter()
+                .try_for_each(|event| reply.apply(event, &mut out))
+                .map(|()| Streamed::Whole)
+                .map_err(anyhow::Error::from),
+            Err(error) => Err(error.into()),
         }
-    } else if stream_reply(&setup, &config, request, &mut reply, &mut out).await?
-        == Streamed::Interrupted
-    {
-        out.interrupted()?;
-        if args.json {
-            let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "{}", reply.to_json())?;
-            stdout.flush()?;
-        }
-        return Err(Failure {
+    } else {
+        stream_reply(&setup, &config, request, &mut reply, &mut out).await
+    };
+    let error = match outcome {
+        Ok(Streamed::Whole) => None,
+        Ok(Streamed::Interrupted) => Some(anyhow::Error::new(Failure {
             code: INTERRUPTED,
             message: format!(
                 "interrupted: the reply was cut short after {} characters of text",
                 reply.text.chars().count()
             ),
-        }
-        .into());
+        })),
+        Err(error) => Some(error),
+    };
+    match error {
+        None => out.finish(&reply)?,
+        // What arrived stays on its own lines, apart from the error.
+        Some(_) => out.interrupted()?,
     }
-    out.finish(&reply)?;
-    if args.json {
+    if let Some(error) = &error {
+        reply.error = reply_error(error);
+    }
+    if args.json && !(error.is_some() && reply.error.is_none()) {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{}", reply.to_json())?;
         stdout.flush()?;
     }
-    Ok(())
+    error.map_or(Ok(()), Err)
+}
+
+/// The `error` of `--json` for what ended the run, as stderr will say it;
+/// `None` for an error that is not about the reply (stdout closed).
+fn reply_error(error: &anyhow::Error) -> Option<ReplyError> {
+    let Ending::Report { code, message } = ending(error) else {
+        return None;
+    };
+    let kind = if let Some(call) = error.downcast_ref::<vllm_harness::CallError>() {
+        call.kind()
+    } else if code == INTERRUPTED {
+        "interrupted"
+    } else {
+        "other"
+    };
+    Some(ReplyError {
+        kind,
+        message,
+        exit_code: code,
+    })
 }
 
 /// The exit code after Ctrl-C (128 + SIGINT, as shells report it).

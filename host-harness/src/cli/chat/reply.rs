@@ -14,6 +14,19 @@ pub struct Reply {
     pub(super) tool_calls: Vec<ToolCall>,
     pub(super) finish: Option<FinishReason>,
     pub(super) usage: Option<Usage>,
+    /// What cut the reply short, if anything did.
+    pub(super) error: Option<ReplyError>,
+}
+
+/// What cut a reply short: what `--json` says in its `error`.
+#[derive(Debug)]
+pub struct ReplyError {
+    /// `interrupted`, a provider error's WIT case, or a trap's name.
+    pub kind: &'static str,
+    /// The message stderr shows, secrets scrubbed.
+    pub message: String,
+    /// The exit code the run ends with.
+    pub exit_code: i32,
 }
 
 impl Reply {
@@ -112,7 +125,7 @@ mod tests {
         }
         assert_eq!(
             reply.to_json(),
-            r#"{"model":"served","text":"Hello","reasoning":"hmm","toolCalls":[{"id":"c1","name":"f","arguments":"{\"a\":1}"}],"finishReason":"tool_calls","usage":{"input":3,"output":2,"cacheRead":0,"total":5}}"#
+            r#"{"model":"served","text":"Hello","reasoning":"hmm","toolCalls":[{"id":"c1","name":"f","arguments":"{\"a\":1}"}],"finishReason":"tool_calls","usage":{"input":3,"output":2,"cacheRead":0,"total":5},"error":null}"#
         );
         assert_eq!(
             reply.summary(),
@@ -121,7 +134,21 @@ mod tests {
         let empty = Reply::new("m".into());
         assert_eq!(
             empty.to_json(),
-            r#"{"model":"m","text":"","reasoning":"","toolCalls":[],"finishReason":null,"usage":null}"#
+            r#"{"model":"m","text":"","reasoning":"","toolCalls":[],"finishReason":null,"usage":null,"error":null}"#
+        );
+        let mut cut = Reply::new("m".into());
+        cut.text = "par".into();
+        cut.error = Some(ReplyError {
+            kind: "invalid-response",
+            message: "broke off".into(),
+            exit_code: 1,
+        });
+        assert!(
+            cut.to_json().ends_with(
+                r#""text":"par","reasoning":"","toolCalls":[],"finishReason":null,"usage":null,"error":{"kind":"invalid-response","message":"broke off","exitCode":1}}"#
+            ),
+            "{}",
+            cut.to_json()
         );
     }
 }

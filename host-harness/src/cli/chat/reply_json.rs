@@ -28,6 +28,11 @@ impl Reply {
                 cache_read: u.cache_read,
                 total: u.total,
             }),
+            error: self.error.as_ref().map(|e| ErrorJson {
+                kind: e.kind,
+                message: &e.message,
+                exit_code: e.exit_code,
+            }),
         };
         serde_json::to_string(&json).unwrap_or_default()
     }
@@ -43,6 +48,17 @@ struct ReplyJson<'a> {
     tool_calls: Vec<ToolCallJson<'a>>,
     finish_reason: Option<&'a str>,
     usage: Option<UsageJson>,
+    /// Why the reply is incomplete (null when it is whole).
+    error: Option<ErrorJson<'a>>,
+}
+
+/// What ended a reply early, as `error` says it on stderr.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorJson<'a> {
+    kind: &'a str,
+    message: &'a str,
+    exit_code: i32,
 }
 
 #[derive(Debug, Serialize)]

@@ -5,7 +5,10 @@
 //! RELIABILITY.md's "Bad input" table lists them.
 
 mod config_values;
+mod discovery;
 mod keys;
+mod plugin_files;
+mod replies;
 mod requests;
 mod terminal;
 

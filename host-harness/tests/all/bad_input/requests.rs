@@ -102,3 +102,22 @@ fn headers_http_or_the_host_refuses_are_config_errors_everywhere() {
     }
     assert!(server.requests().is_empty(), "nothing may be sent");
 }
+
+#[test]
+fn a_prompt_too_large_for_the_sandbox_names_the_knob_that_raises_it() {
+    let server = super::mock();
+    let prompt = "word ".repeat(2 * 1024 * 1024);
+    let run = Cli::new().stdin(&prompt).run(&[
+        "--base-url",
+        &server.base_url(),
+        "--memory-limit",
+        "16",
+        "chat",
+        "--model",
+        "mock-model",
+        "-",
+    ]);
+    run.code(6)
+        .says("memory limit of 16 MiB")
+        .says("raise the limit with --memory-limit MIB");
+}
