@@ -18,6 +18,7 @@ import { AssistantEventStream } from "./event-stream.js";
 import { EventMapper } from "./events.js";
 import { chatRequest } from "./request.js";
 import { ProviderError } from "../sandbox/index.js";
+import { printable } from "../sandbox/errors.js";
 import { sandboxFor } from "./sandboxes.js";
 
 /** The component names config paths as the built-in provider's section; here the section is ours. */
@@ -68,12 +69,25 @@ async function discover({ config, apiKey, baseUrl, logger, signal }) {
       logger?.debug?.(`${PROVIDER_ID}: ${resolved.reason}`);
       return null;
     }
-    const models = (await sandbox.discoverModels(resolved, { signal })).map(catalogModel);
+    const models = usableModels(await sandbox.discoverModels(resolved, { signal }), logger).map(catalogModel);
     remember(resolved.baseUrl, models);
     return { baseUrl: resolved.baseUrl, models };
   } catch (error) {
     throw inOurSection(error);
   }
+}
+
+/**
+ * The discovered models OpenClaw can show and name: an id with a control
+ * character (a server's doing) would act on the terminal of every
+ * `openclaw models list`, so such a model is left out, with a warning.
+ */
+export function usableModels(models, logger) {
+  return models.filter((model) => {
+    if (printable(model.id) === model.id) return true;
+    logger?.warn?.(`${PROVIDER_ID}: the server lists a model whose id holds control characters, left out: ${printable(model.id)}`);
+    return false;
+  });
 }
 
 /** The base URL a dynamic-model hook is about: the provider's, as OpenClaw resolved it. */

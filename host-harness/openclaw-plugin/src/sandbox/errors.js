@@ -3,8 +3,21 @@
 // its payload); `SandboxError` is the sandbox stopping a call: a trap, a
 // forbidden import, a memory or time limit, a worker that died, an abort.
 
+/**
+ * `text` with every control character shown as an escape (`\u{1b}`): the
+ * component's messages quote what servers sent, and OpenClaw may print them
+ * on a terminal, where an escape sequence would act.
+ */
+export function printable(text) {
+  return String(text).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+}
+
 /** The message a `provider-error` payload carries, whatever its variant. */
-export function providerErrorMessage({ tag, val }) {
+export function providerErrorMessage(payload) {
+  return printable(rawMessage(payload));
+}
+
+function rawMessage({ tag, val }) {
   switch (tag) {
     case "connection":
     case "model-not-found":
@@ -38,7 +51,7 @@ export class SandboxError extends Error {
    * @param {string} message
    */
   constructor(kind, message) {
-    super(message);
+    super(printable(message));
     this.name = "SandboxError";
     this.kind = kind;
   }

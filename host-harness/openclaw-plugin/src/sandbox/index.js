@@ -40,7 +40,8 @@ function toError(failure, memoryLimitBytes) {
   if (kind === "trap") {
     return new SandboxError(
       "trap",
-      `the component trapped: ${message} (a component that outgrows its ${memoryLimitBytes / MiB} MiB memory limit ends this way)`,
+      `the component trapped: ${message} (a component that outgrows its ${memoryLimitBytes / MiB} MiB memory limit ends this way; ` +
+        `for a large prompt, raise plugins.entries["vllm-wasm"].config.memoryLimitMiB)`,
     );
   }
   return new SandboxError(kind, message);
