@@ -88,26 +88,14 @@ fn doctor_details_from_the_server_are_escaped() {
 fn a_reply_with_escapes_is_escaped_on_a_terminal_and_exact_in_a_pipe() {
     let server = MockVllm::start_blocking(MockOptions::with_models(vec![MockModel::base("m")]));
     let tokens = ["Hi", " \u{1b}[2J", "\u{1b}]0;owned\u{7}", " there"];
+    let base = server.base_url();
+    let args = ["--base-url", base.as_str(), "chat", "--model", "m", "hi"];
     server.push_reply(Reply::text_stream("m", &tokens, None));
-    let piped = Cli::new().run(&[
-        "--base-url",
-        &server.base_url(),
-        "chat",
-        "--model",
-        "m",
-        "hi",
-    ]);
+    let piped = Cli::new().run(&args);
     piped.code(0);
     assert_eq!(piped.stdout, format!("{}\n", tokens.concat()));
     server.push_reply(Reply::text_stream("m", &tokens, None));
-    let tty = Cli::new().run_on_a_terminal(&[
-        "--base-url",
-        &server.base_url(),
-        "chat",
-        "--model",
-        "m",
-        "hi",
-    ]);
+    let tty = Cli::new().run_on_a_terminal(&args);
     tty.code(0);
     assert!(
         tty.stdout
