@@ -59,9 +59,19 @@ impl GuestCompletionStream for StreamResource {
 /// a line `warning: <text>` on stderr, which hosts capture and show. The
 /// texts escape what servers sent; a line break would split one in two.
 fn warn(warnings: &[String]) {
+    use std::io::Write as _;
+    let mut lines = String::new();
     for warning in warnings {
-        eprintln!("warning: {}", warning.replace(['\n', '\r'], " "));
+        lines.push_str("warning: ");
+        lines.extend(
+            warning
+                .chars()
+                .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
+        );
+        lines.push('\n');
     }
+    // A warning that cannot be written is lost; the call's result is not.
+    let _ = std::io::stderr().write_all(lines.as_bytes());
 }
 
 crate::wit::export!(Provider with_types_in crate::wit);

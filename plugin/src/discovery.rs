@@ -189,7 +189,7 @@ pub fn parse_models(body: &[u8], url: &str) -> Result<Discovered, ProviderError>
             }
         })
         .collect();
-    warnings.sort_by_key(|(index, _)| *index);
+    warnings.sort_unstable_by_key(|(index, _)| *index);
     let warnings = warnings.into_iter().map(|(_, text)| text).collect();
     Ok(Discovered { models, warnings })
 }

@@ -282,7 +282,12 @@ fn float_json(name: &str, value: f32) -> Result<Value, ProviderError> {
     if !value.is_finite() {
         return Err(refused(
             &format!("sampling.{}", name.replace('_', "-")),
-            format!("must be a finite number, found {value}"),
+            // Named, not formatted: `f32`'s `Display` would bring core's
+            // float formatting into the component.
+            format!(
+                "must be a finite number, found {}",
+                if value.is_nan() { "NaN" } else { "an infinity" }
+            ),
         ));
     }
     Ok(Value::from(crate::json::f32_as_written(value)))

@@ -97,14 +97,14 @@ fn check_value(text: &str, path: &str) -> Result<(), ProviderError> {
             path,
             format!(
                 "holds a line break ({}), which would end the header: remove it",
-                c.escape_default()
+                crate::quote::escaped(c.encode_utf8(&mut [0; 4]))
             ),
         )),
         Some(c) => Err(invalid(
             path,
             format!(
                 "holds the control character {}, which HTTP does not allow in a header: remove it",
-                c.escape_unicode()
+                crate::quote::escaped(c.encode_utf8(&mut [0; 4]))
             ),
         )),
     }

@@ -36,50 +36,62 @@ pub(super) const MODEL_KEYS: &[&str] = &[
 
 /// A warning for each key of `fields` not in `known`, at `path`.
 pub(super) fn warnings(fields: &Map<String, Value>, known: &[&str], path: &str) -> Vec<String> {
-    fields
-        .keys()
-        .filter(|key| !known.contains(&key.as_str()))
-        .map(|key| {
-            let shown = crate::quote::escaped(key);
-            match nearest(key, known) {
-                Some(near) => format!(
-                    "{path}.{shown} is not a setting this provider knows, and is ignored: did you \
-                     mean {near}?"
-                ),
-                None => format!(
-                    "{path}.{shown} is not a setting this provider knows, and is ignored (known: \
-                     {})",
-                    known.join(", ")
-                ),
-            }
-        })
-        .collect()
-}
-
-/// The known key closest to `key` by edit distance (ignoring case), if it
-/// is close enough to be a typo of it.
-fn nearest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
-    let key = key.to_ascii_lowercase();
-    known
-        .iter()
-        .map(|candidate| (distance(&key, &candidate.to_ascii_lowercase()), *candidate))
-        .filter(|(d, candidate)| *d <= (candidate.len() / 3).max(2))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, candidate)| candidate)
-}
-
-/// Levenshtein distance over chars.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = Vec::with_capacity(b.len() + 1);
-        current.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+    let mut out = Vec::new();
+    for key in fields.keys() {
+        if known.contains(&key.as_str()) {
+            continue;
         }
-        previous = current;
+        let mut warning = format!(
+            "{path}.{} is not a setting this provider knows, and is ignored",
+            crate::quote::escaped(key)
+        );
+        match nearest(key, known) {
+            Some(near) => {
+                warning.push_str(": did you mean ");
+                warning.push_str(near);
+                warning.push('?');
+            }
+            None => {
+                warning.push_str(" (known: ");
+                for (i, name) in known.iter().enumerate() {
+                    if i > 0 {
+                        warning.push_str(", ");
+                    }
+                    warning.push_str(name);
+                }
+                warning.push(')');
+            }
+        }
+        out.push(warning);
+    }
+    out
+}
+
+/// The known key closest to `key` by edit distance (ignoring ASCII case),
+/// if it is close enough to be a typo of it.
+fn nearest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+    let mut best: Option<(usize, &'k str)> = None;
+    for candidate in known {
+        let d = distance(key.as_bytes(), candidate.as_bytes());
+        let close = d <= (candidate.len() / 3).max(2);
+        if close && best.is_none_or(|(least, _)| d < least) {
+            best = Some((d, candidate));
+        }
+    }
+    best.map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance over bytes, ignoring ASCII case (keys are ASCII).
+fn distance(a: &[u8], b: &[u8]) -> usize {
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(!ca.eq_ignore_ascii_case(cb));
+            current[j + 1] = substitute.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
     }
     previous[b.len()]
 }
@@ -125,6 +137,7 @@ mod tests {
                 .iter()
                 .any(|w| w.ends_with("did you mean maxTokens?"))
         );
-        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance(b"kitten", b"sitting"), 3);
+        assert_eq!(distance(b"BASEURL", b"baseUrl"), 0);
     }
 }
