@@ -406,7 +406,7 @@ pub fn fix_for(error: &ProviderError) -> String {
             "baseUrl must be the /v1 API of vLLM's OpenAI server, e.g. http://127.0.0.1:8000/v1"
                 .to_owned()
         }
-        ProviderError::Server(e) if (300..400).contains(&e.status) => {
+        ProviderError::Server(e) if crate::client::is_redirect(e.status) => {
             "point baseUrl at the vLLM server's /v1 API itself: the address answered with a \
              redirect, which is not followed"
                 .to_owned()

@@ -14,8 +14,8 @@ pub const DEFAULT_CONTEXT_WINDOW: u32 = 128_000;
 pub const DEFAULT_MAX_TOKENS: u32 = 8192;
 
 /// What discovery found: the models, and a warning for each card that was
-/// skipped or read with a fallback (the caller shows them; see
-/// [`crate::warning`]).
+/// skipped or read with a fallback (the component writes them to stderr as
+/// `warning:` lines, which hosts show).
 #[derive(Debug, Default)]
 pub struct Discovered {
     /// One model per usable card, each id once, in the server's order.
@@ -79,7 +79,10 @@ impl ModelCard {
             },
             Some(other) => (
                 None,
-                Some(format!("{}, not a number", short(&json::text(other)))),
+                Some(format!(
+                    "{}, not a number",
+                    crate::quote::truncated(&json::text(other), 60)
+                )),
             ),
         };
         Ok(Self {
@@ -90,15 +93,6 @@ impl ModelCard {
             bad_max_model_len,
         })
     }
-}
-
-/// At most 60 characters of a value, for a warning.
-fn short(text: &str) -> String {
-    let mut cut: String = text.chars().take(60).collect();
-    if cut.len() < text.len() {
-        cut.push_str("...");
-    }
-    cut
 }
 
 /// OpenClaw's rule: an id that mentions r1, reasoning, think or reason.
@@ -142,7 +136,6 @@ pub fn parse_models(body: &[u8], url: &str) -> Result<Discovered, ProviderError>
             },
         }
     }
-    let window_of = |card: &ModelCard| card.max_model_len;
     let models = cards
         .iter()
         .map(|(index, card)| {
@@ -150,9 +143,10 @@ pub fn parse_models(body: &[u8], url: &str) -> Result<Discovered, ProviderError>
                 cards
                     .iter()
                     .find(|(_, other)| &other.id == parent)
-                    .and_then(|(_, parent)| window_of(parent))
+                    .and_then(|(_, parent)| parent.max_model_len)
             });
-            let context_window = window_of(card)
+            let context_window = card
+                .max_model_len
                 .or(inherited)
                 .unwrap_or(DEFAULT_CONTEXT_WINDOW);
             if let Some(bad) = &card.bad_max_model_len {

@@ -22,6 +22,21 @@ pub fn escaped(text: &str) -> String {
     out
 }
 
+/// One character as [`escaped`] writes it.
+pub fn escaped_char(c: char) -> String {
+    escaped(c.encode_utf8(&mut [0; 4]))
+}
+
+/// At most `max_chars` characters of `text`, with `...` after a cut: for a
+/// value repeated in a message, which a server may have made any length.
+pub fn truncated(text: &str, max_chars: usize) -> String {
+    let mut cut: String = text.chars().take(max_chars).collect();
+    if cut.len() < text.len() {
+        cut.push_str("...");
+    }
+    cut
+}
+
 fn push_escaped(out: &mut String, text: &str, in_quotes: bool) {
     for c in text.chars() {
         match c {
@@ -48,5 +63,8 @@ mod tests {
             r#""say \"hi\"\\\n\r\t\u{7}""#
         );
         assert_eq!(escaped("m\u{1b}[31m \"x\""), "m\\u{1b}[31m \"x\"");
+        assert_eq!(escaped_char('\u{7}'), "\\u{7}");
+        assert_eq!(truncated("abcdef", 3), "abc...");
+        assert_eq!(truncated("abc", 3), "abc");
     }
 }

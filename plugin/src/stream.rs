@@ -102,7 +102,7 @@ impl StreamAssembler {
         json::read(payload, |reader| chunk.read(reader)).map_err(|e| {
             ProviderError::InvalidResponse(format!(
                 "a stream event is not valid JSON ({e}): {}",
-                snippet(payload)
+                crate::quote::truncated(payload, 120)
             ))
         })?;
         if chunk.error || chunk.object.as_deref() == Some("error") {
@@ -309,15 +309,6 @@ fn new_part_of<'f>(received: &str, fragment: Cow<'f, str>) -> Cow<'f, str> {
         };
     }
     fragment
-}
-
-fn snippet(text: &str) -> String {
-    let cut: String = text.chars().take(120).collect();
-    if cut.len() < text.len() {
-        format!("{cut}...")
-    } else {
-        cut
-    }
 }
 
 #[cfg(test)]

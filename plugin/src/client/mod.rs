@@ -7,6 +7,7 @@ mod send;
 mod unusable_reply;
 
 pub use active_stream::ActiveStream;
+pub(crate) use unusable_reply::is_redirect;
 
 use crate::deadline::Deadline;
 use crate::discovery::{self, Discovered};

@@ -3,6 +3,8 @@
 //! though none was asked for (a proxy in between compresses), whether its
 //! head says so or not.
 
+use crate::quote::truncated;
+use crate::url::HttpUrl;
 use crate::wit::{ProviderError, ServerError};
 
 /// Longest part of a `location` header repeated in a message.
@@ -17,7 +19,7 @@ pub(super) fn check(
     url: &str,
     base_url: &str,
 ) -> Result<(), ProviderError> {
-    if (300..400).contains(&status) && status != 304 {
+    if is_redirect(status) {
         return Err(redirect(status, location, url, base_url));
     }
     match content_encoding.map(str::trim) {
@@ -25,7 +27,10 @@ pub(super) fn check(
         Some(encoding) if encoding.eq_ignore_ascii_case("identity") => Ok(()),
         Some(encoding) => Err(compressed(
             url,
-            &format!("content-encoding: {}", shorten(encoding)),
+            &format!(
+                "content-encoding: {}",
+                truncated(encoding, MAX_LOCATION_CHARS)
+            ),
         )),
     }
 }
@@ -68,7 +73,7 @@ fn redirect(status: u16, location: Option<&str>, url: &str, base_url: &str) -> P
             let what_to_do = match suggestion {
                 Some(base) => format!(
                     "if that is the vLLM server, set baseUrl to {}",
-                    shorten(base)
+                    truncated(base, MAX_LOCATION_CHARS)
                 ),
                 None => "if it leads to the vLLM server, point baseUrl at that server's /v1 API"
                     .to_owned(),
@@ -76,11 +81,16 @@ fn redirect(status: u16, location: Option<&str>, url: &str, base_url: &str) -> P
             format!(
                 "{url} answered with a redirect (HTTP {status}) to {}; redirects are not \
                  followed (they could take the API key elsewhere): {what_to_do}",
-                shorten(&target)
+                truncated(&target, MAX_LOCATION_CHARS)
             )
         }
     };
     ProviderError::Server(ServerError { status, message })
+}
+
+/// Whether `status` is a redirect (a 3xx other than 304 Not Modified).
+pub(crate) fn is_redirect(status: u16) -> bool {
+    (300..400).contains(&status) && status != 304
 }
 
 /// `location` made absolute against `url` when it is a path.
@@ -88,21 +98,13 @@ fn absolute(location: &str, url: &str) -> String {
     if !location.starts_with('/') || location.starts_with("//") {
         return location.to_owned();
     }
-    let origin_end = url
-        .find("://")
-        .map(|scheme| scheme + 3)
-        .and_then(|start| url[start..].find('/').map(|slash| start + slash))
-        .unwrap_or(url.len());
-    format!("{}{location}", &url[..origin_end])
-}
-
-fn shorten(text: &str) -> String {
-    if text.chars().count() <= MAX_LOCATION_CHARS {
-        return text.to_owned();
+    match HttpUrl::parse(url) {
+        Ok(url) => {
+            let scheme = if url.https { "https" } else { "http" };
+            format!("{scheme}://{}{location}", url.authority)
+        }
+        Err(_) => location.to_owned(),
     }
-    let mut short: String = text.chars().take(MAX_LOCATION_CHARS).collect();
-    short.push('…');
-    short
 }
 
 #[cfg(test)]

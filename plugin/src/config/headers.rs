@@ -69,7 +69,7 @@ fn check_name(name: &str, path: &str) -> Result<(), ProviderError> {
             format!(
                 "{} is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only, no \
                  spaces or colons): correct or remove it",
-                crate::json::text(&Value::String(name.to_owned()))
+                crate::quote::quoted(name)
             ),
         ));
     }
@@ -97,14 +97,14 @@ fn check_value(text: &str, path: &str) -> Result<(), ProviderError> {
             path,
             format!(
                 "holds a line break ({}), which would end the header: remove it",
-                crate::quote::escaped(c.encode_utf8(&mut [0; 4]))
+                crate::quote::escaped_char(c)
             ),
         )),
         Some(c) => Err(invalid(
             path,
             format!(
                 "holds the control character {}, which HTTP does not allow in a header: remove it",
-                crate::quote::escaped(c.encode_utf8(&mut [0; 4]))
+                crate::quote::escaped_char(c)
             ),
         )),
     }

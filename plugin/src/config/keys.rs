@@ -32,7 +32,7 @@ pub(super) fn check_key(path: &str, key: String) -> Result<String, ProviderError
             format!(
                 "holds the control character {}, which cannot be sent in an HTTP header: \
                  remove it",
-                crate::quote::escaped(c.encode_utf8(&mut [0; 4]))
+                crate::quote::escaped_char(c)
             ),
         ));
     }
