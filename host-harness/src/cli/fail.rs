@@ -60,16 +60,14 @@ pub fn ending(err: &anyhow::Error) -> Ending {
     if broken_pipe {
         return Ending::BrokenPipe;
     }
-    let code = if let Some(failure) = err.downcast_ref::<Failure>() {
-        failure.code
-    } else if let Some(call) = err.downcast_ref::<vllm_harness::CallError>() {
-        vllm_harness::exit_code(call)
-    } else {
-        1
+    let call = err.downcast_ref::<vllm_harness::CallError>();
+    let code = match (err.downcast_ref::<Failure>(), call) {
+        (Some(failure), _) => failure.code,
+        (None, Some(call)) => vllm_harness::exit_code(call),
+        (None, None) => 1,
     };
     let mut message = format!("{err:#}");
-    if let Some(vllm_harness::CallError::Trap(vllm_harness::PluginTrap::OutOfMemory { .. })) =
-        err.downcast_ref::<vllm_harness::CallError>()
+    if let Some(vllm_harness::CallError::Trap(vllm_harness::PluginTrap::OutOfMemory { .. })) = call
     {
         // The library names the limit; the CLI knows the knob that raises it.
         message.push_str(

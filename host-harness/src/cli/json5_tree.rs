@@ -6,6 +6,7 @@
 //! that keeps every number as written, then converted, and a non-finite
 //! number is an error naming its path (`models.providers.vllm.timeoutSeconds`).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -21,7 +22,7 @@ enum Node {
     Float(f64),
     Text(String),
     List(Vec<Node>),
-    Object(Vec<(String, Node)>),
+    Object(BTreeMap<String, Node>),
 }
 
 /// Why a config text could not be read.
@@ -172,11 +173,10 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-        let mut members: Vec<(String, Node)> = Vec::new();
+        let mut members = BTreeMap::new();
         while let Some((key, value)) = map.next_entry::<String, Node>()? {
             // A repeated key: the last one wins, as JSON.parse has it.
-            members.retain(|(k, _)| *k != key);
-            members.push((key, value));
+            members.insert(key, value);
         }
         Ok(Node::Object(members))
     }

@@ -5,12 +5,9 @@ use std::sync::Mutex;
 
 static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-/// Remembers a secret value (placeholders shorter than
-/// [`vllm_harness::MIN_SECRET_LEN`] are not secrets and are not kept).
+/// Remembers a secret value. [`scrub`] leaves placeholders shorter than
+/// [`vllm_harness::MIN_SECRET_LEN`] alone, as the library's `redact` does.
 pub fn register(secret: &str) {
-    if secret.chars().count() < vllm_harness::MIN_SECRET_LEN {
-        return;
-    }
     let mut secrets = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
     if !secrets.iter().any(|s| s == secret) {
         secrets.push(secret.to_owned());

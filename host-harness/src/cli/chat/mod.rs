@@ -94,10 +94,11 @@ pub async fn run(global: &GlobalArgs, args: &ChatArgs) -> anyhow::Result<()> {
         // What arrived stays on its own lines, apart from the error.
         Some(_) => out.interrupted()?,
     }
-    if let Some(error) = &error {
-        reply.error = reply_error(error);
-    }
-    if args.json && !(error.is_some() && reply.error.is_none()) {
+    // `None` inside: the error is not about the reply (stdout was closed).
+    let ended = error.as_ref().map(reply_error);
+    let stdout_closed = matches!(ended, Some(None));
+    reply.error = ended.flatten();
+    if args.json && !stdout_closed {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{}", reply.to_json())?;
         stdout.flush()?;
