@@ -45,6 +45,21 @@ function sandboxFor(baseUrl) {
   return box;
 }
 
+/**
+ * Serves `routes`, resolves a config for the server in its own sandbox, and
+ * hands `check` the pending `discover-models` call; the server is closed after.
+ */
+async function discoveryAgainst(routes, check) {
+  const server = await serve(routes);
+  try {
+    const box = sandboxFor(server.baseUrl);
+    const config = await box.resolveConfig(input(server.baseUrl));
+    await check(box.discoverModels(config));
+  } finally {
+    await server.close();
+  }
+}
+
 describe("bad input in the Node sandbox", () => {
   after(async () => {
     for (const box of boxes) await box.close();
@@ -81,44 +96,34 @@ describe("bad input in the Node sandbox", () => {
 
   test("a server error with terminal escapes reaches OpenClaw escaped", async () => {
     const message = "bad \u001b]0;TITLE\u0007 \u001b[2J";
-    const server = await serve({
-      "/v1/models": json({ error: { message, type: "BadRequestError", code: 400 } }, 400),
-    });
-    try {
-      const box = sandboxFor(server.baseUrl);
-      const config = await box.resolveConfig(input(server.baseUrl));
-      await assert.rejects(box.discoverModels(config), (error) => {
+    const routes = { "/v1/models": json({ error: { message, type: "BadRequestError", code: 400 } }, 400) };
+    await discoveryAgainst(routes, (discovery) =>
+      assert.rejects(discovery, (error) => {
         assert.ok(error instanceof ProviderError);
         assert.ok(!/[\u0000-\u001f\u007f-\u009f]/.test(error.message), JSON.stringify(error.message));
         assert.ok(error.message.includes("\\u{1b}]0;TITLE\\u{7}"), error.message);
         return true;
-      });
-    } finally {
-      await server.close();
-    }
+      }),
+    );
   });
 
   test("a redirect says where it leads and that it is not followed", async () => {
-    const server = await serve({
+    const routes = {
       "/v1/models": (res) => res.writeHead(302, { location: "https://gpu-7.example:8443/v1/models" }).end(),
-    });
-    try {
-      const box = sandboxFor(server.baseUrl);
-      const config = await box.resolveConfig(input(server.baseUrl));
-      await assert.rejects(box.discoverModels(config), (error) => {
+    };
+    await discoveryAgainst(routes, (discovery) =>
+      assert.rejects(discovery, (error) => {
         assert.ok(error instanceof ProviderError);
         assert.ok(error.message.includes("redirect (HTTP 302) to https://gpu-7.example:8443/v1/models"), error.message);
         assert.ok(error.message.includes("not followed"), error.message);
         assert.ok(error.message.includes("set baseUrl to https://gpu-7.example:8443/v1"), error.message);
         return true;
-      });
-    } finally {
-      await server.close();
-    }
+      }),
+    );
   });
 
   test("bad model cards are skipped or read with a fallback, good ones kept", async () => {
-    const server = await serve({
+    const routes = {
       "/v1/models": json({
         object: "list",
         data: [
@@ -129,11 +134,9 @@ describe("bad input in the Node sandbox", () => {
           { id: "m\u001b[31mRED", max_model_len: 2048 },
         ],
       }),
-    });
-    try {
-      const box = sandboxFor(server.baseUrl);
-      const config = await box.resolveConfig(input(server.baseUrl));
-      const models = await box.discoverModels(config);
+    };
+    await discoveryAgainst(routes, async (discovery) => {
+      const models = await discovery;
       assert.deepEqual(
         models.map((m) => [m.id, m.contextWindow]),
         [["good", 4096], ["neg", 128000], ["m\u001b[31mRED", 2048]],
@@ -144,8 +147,6 @@ describe("bad input in the Node sandbox", () => {
       assert.deepEqual(usable.map((m) => m.id), ["good", "neg"]);
       assert.equal(warned.length, 1);
       assert.ok(warned[0].includes("m\\u{1b}[31mRED"), warned[0]);
-    } finally {
-      await server.close();
-    }
+    });
   });
 });

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use vllm_tests::mock::{MockModel, MockOptions, MockVllm, Reply};
 
 use crate::common::cli_run::Cli;
-use crate::common::{KEY, refused_port, words};
+use crate::common::{KEY, openclaw_config, refused_port, words};
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -26,17 +26,6 @@ fn chat_bodies(server: &MockVllm) -> Vec<Value> {
         .into_iter()
         .map(|r| r.json.expect("chat bodies are JSON"))
         .collect()
-}
-
-/// An OpenClaw-style JSON5 config (comments, unquoted keys, trailing
-/// commas) with `provider` as the body of `models.providers.vllm`.
-fn openclaw_config(provider: &str, primary: Option<&str>) -> String {
-    let agents = primary
-        .map(|p| format!("  agents: {{ defaults: {{ model: {{ primary: \"{p}\" }} }} }},\n"))
-        .unwrap_or_default();
-    format!(
-        "// written by the CLI tests\n{{\n  models: {{\n    providers: {{\n      vllm: {{\n{provider}\n      }},\n    }},\n  }},\n{agents}}}\n"
-    )
 }
 
 const TOOLS: &str = r#"[

@@ -38,17 +38,7 @@ fn a_key_with_a_line_break_is_a_config_error_naming_its_variable() {
         }
         // Doctor fails the config check, not reachability.
         let run = cli.run(&["--base-url", &server.base_url(), "doctor"]);
-        run.code(2);
-        assert!(
-            run.stdout.starts_with("FAIL  config") && !run.stdout.contains("reachable"),
-            "{}",
-            run.stdout
-        );
-        assert!(
-            run.stdout.contains("correct VLLM_API_KEY"),
-            "{}",
-            run.stdout
-        );
+        super::assert_doctor_fails_config(&run, "correct VLLM_API_KEY");
     }
     assert!(server.requests().is_empty(), "nothing may be sent");
 }
@@ -57,19 +47,11 @@ fn a_key_with_a_line_break_is_a_config_error_naming_its_variable() {
 fn an_api_key_in_the_config_with_a_line_break_names_its_path() {
     let server = super::mock();
     let cli = Cli::new();
-    let config = cli.file(
-        "openclaw.json",
-        &format!(
-            "{{models: {{providers: {{vllm: {{baseUrl: '{}', apiKey: 'sk-pasted\\n'}}}}}}}}",
-            server.base_url()
-        ),
+    let config = super::section_file(
+        &cli,
+        &format!("baseUrl: '{}', apiKey: 'sk-pasted\\n'", server.base_url()),
     );
-    let run = cli.run(&[
-        "--config",
-        config.to_str().expect("utf-8"),
-        "models",
-        "list",
-    ]);
+    let run = cli.run(&["--config", &config, "models", "list"]);
     run.code(2)
         .says("models.providers.vllm.apiKey")
         .says("line break");

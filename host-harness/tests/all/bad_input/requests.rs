@@ -76,14 +76,11 @@ fn headers_http_or_the_host_refuses_are_config_errors_everywhere() {
             "headers.X-Team: holds a line break",
         ),
     ] {
-        let config = cli.file(
-            "openclaw.json",
-            &format!(
-                "{{models: {{providers: {{vllm: {{baseUrl: '{}', headers: {{{header}}}}}}}}}}}",
-                server.base_url()
-            ),
+        let config = super::section_file(
+            &cli,
+            &format!("baseUrl: '{}', headers: {{{header}}}", server.base_url()),
         );
-        let config = config.to_str().expect("utf-8");
+        let config = config.as_str();
         for command in [
             &["models", "list"][..],
             &["chat", "--model", "mock-model", "hi"],
@@ -93,12 +90,7 @@ fn headers_http_or_the_host_refuses_are_config_errors_everywhere() {
             run.code(2).says("invalid configuration at").says(says);
         }
         let run = cli.run(&["--config", config, "doctor"]);
-        run.code(2);
-        assert!(
-            run.stdout.starts_with("FAIL  config") && run.stdout.contains(says),
-            "{header}: {}",
-            run.stdout
-        );
+        super::assert_doctor_fails_config(&run, says);
     }
     assert!(server.requests().is_empty(), "nothing may be sent");
 }

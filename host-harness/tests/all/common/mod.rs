@@ -217,3 +217,14 @@ pub async fn plugin() -> Harness {
         .await
         .expect("loading the plugin does not panic")
 }
+
+/// An OpenClaw-style JSON5 config (comments, unquoted keys, trailing
+/// commas) with `provider` as the body of `models.providers.vllm`.
+pub fn openclaw_config(provider: &str, primary: Option<&str>) -> String {
+    let agents = primary
+        .map(|p| format!("  agents: {{ defaults: {{ model: {{ primary: \"{p}\" }} }} }},\n"))
+        .unwrap_or_default();
+    format!(
+        "// written by the CLI tests\n{{\n  models: {{\n    providers: {{\n      vllm: {{\n{provider}\n      }},\n    }},\n  }},\n{agents}}}\n"
+    )
+}
