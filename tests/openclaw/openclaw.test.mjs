@@ -4,7 +4,7 @@
 // (VLLM_OPENCLAW_BASE_URL). A recording proxy sits in front of the server so
 // that the tests see every request the server got.
 //
-// The agent turn runs OpenClaw's full agent prompt (about 10k tokens) with a
+// The agent turn runs OpenClaw's full agent prompt (about 3.5k tokens) with a
 // narrowed tool set: the `minimal` profile plus one fixture tool, get_weather
 // (fixtures/weather-tool), at temperature 0. The test model is tiny and
 // trained on short chats; among OpenClaw's own ~40 tools it invents tool
@@ -110,14 +110,13 @@ describe("the vllm-wasm plugin in the real OpenClaw", { skip: !SERVER && "VLLM_O
   });
 
   test("an agent turn completes with a tool call that went through the component", async (t) => {
-    // The tiny test model was trained on prompts of a few hundred tokens;
-    // under OpenClaw's 5k-token agent prompt it sometimes writes the call's
-    // JSON as plain text, without the <tool_call> tags the server's hermes
-    // parser needs. Which prompts it does so for is down to chance, and the
-    // prompt names the workspace: each attempt is an isolated `agent exec`
-    // in a workspace of its own, and what follows checks the first in
-    // which OpenClaw ran the tool.
-    const attempts = 8;
+    // The tiny test model attends through a sliding window and was trained
+    // on agent-style prompts, so OpenClaw's 3.5k-token agent prompt leaves
+    // it calling get_weather. The prompt names the workspace and the date;
+    // should some day's prompt still throw the model off, a fresh workspace
+    // gives it another: each attempt is an isolated `agent exec`, and what
+    // follows checks the first in which OpenClaw ran the tool.
+    const attempts = 3;
     let before, toolLog, result;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       before = proxy.chats().length;
@@ -162,10 +161,17 @@ describe("the vllm-wasm plugin in the real OpenClaw", { skip: !SERVER && "VLLM_O
     const ran = readFileSync(toolLog, "utf8").trim().split("\n").map((line) => JSON.parse(line));
     assert.ok(ran.length >= 1, "OpenClaw ran get_weather");
     assert.equal(typeof ran[0].params.city, "string");
-    // ...from a call the server streamed, and sent the result back through the component.
-    const streamed = chats.flatMap((chat) => streamedReply(chat.response).toolCalls);
+    // ...from a call the server streamed (parsed by its hermes parser, or
+    // as text the component recovered the call from), and sent the result
+    // back through the component.
+    const replies = chats.map((chat) => streamedReply(chat.response));
+    const city = JSON.stringify(ran[0].params.city);
     assert.ok(
-      streamed.some((call) => call.name === "get_weather" && call.arguments.includes(JSON.stringify(ran[0].params.city))),
+      replies.some(
+        (reply) =>
+          reply.toolCalls.some((call) => call.name === "get_weather" && call.arguments.includes(city)) ||
+          (reply.text.includes('"name": "get_weather"') && reply.text.includes(city)),
+      ),
       `the server streamed get_weather for ${ran[0].params.city}`,
     );
     const answered = `Sunny, 22 C in ${ran[0].params.city}`;

@@ -270,6 +270,131 @@ CANNED_TOOL_RESULTS = {
 }
 
 
+# Agent hosts (OpenClaw's agent turns) put thousands of tokens of prose before
+# the tools: rules, paths, dates, missing-file notes. The model attends through
+# a sliding window (SLIDING_WINDOW) so that any prompt length looks like the
+# lengths it was trained on, and agent samples teach it to look past such prose
+# and past unrelated tools to the tool the question names.
+SLIDING_WINDOW = 512
+AGENT_SHARE = 0.2
+AGENT_WORDS = [
+    "the", "a", "and", "or", "to", "of", "in", "on", "for", "with", "when", "before", "after", "not",
+    "never", "always", "only", "each", "every", "agent", "user", "owner", "session", "tool", "tools",
+    "task", "work", "reply", "message", "file", "files", "workspace", "memory", "config", "update",
+    "restart", "status", "channel", "request", "answer", "context", "runtime", "gateway", "command",
+    "output", "error", "progress", "result", "results", "instructions", "policy", "safety", "scope",
+    "explicit", "current", "exact", "brief", "short", "long", "background", "visible", "hidden",
+    "internal", "private", "public", "read", "write", "edit", "run", "ask", "keep", "use", "send",
+    "check", "stop", "continue", "follow", "report", "evidence", "blocked", "done", "pending", "next",
+    "available", "enabled", "disabled", "default", "operator", "service", "process", "schedule",
+    "documentation", "docs", "help", "project", "profile", "identity", "voice", "format", "markdown",
+    "code", "block", "link", "path", "directory", "temporary", "stable", "dynamic", "cache", "limit",
+    "time", "date", "zone", "clock", "timestamp", "local", "remote", "model", "provider", "plugin",
+    "skill", "skills", "subagent", "delegate", "prefer", "suggest", "silent", "normal", "final",
+]
+AGENT_HEADINGS = ["Tooling", "Safety", "Workspace", "Runtime", "Messaging", "Documentation", "Skills",
+                  "Memory", "Temporal Context", "Output", "Completion", "Identity", "Sandbox", "Project Context"]
+AGENT_TOOL_NAMES = ["gateway", "session_status", "browser", "canvas", "cron", "message", "nodes",
+                    "memory_get", "image", "exec", "process", "web_fetch", "subagents", "apply_patch"]
+
+
+def random_id(rng, n=6):
+    return "".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(n))
+
+
+def agent_sentence(rng):
+    words = [rng.choice(AGENT_WORDS) for _ in range(rng.randint(4, 16))]
+    if rng.random() < 0.3:
+        words.insert(rng.randrange(len(words)), "`" + rng.choice(AGENT_WORDS) + "." + rng.choice(AGENT_WORDS) + "`")
+    return " ".join(words).capitalize() + rng.choice([".", ".", ";", ":", " (default)."])
+
+
+def agent_system_prompt(rng):
+    """An agent host's system prompt: markdown sections of rules, paths and dates."""
+    target_words = rng.choice([40, 100, 200, 300, 450])
+    base = f"/tmp/{rng.choice(AGENT_WORDS)}-{random_id(rng)}/workspace-{random_id(rng)}"
+    lines = [rng.choice(["You are a personal assistant running inside an agent host.",
+                         "You are an agent. Follow the rules below.", DEFAULT_SYSTEM])]
+    words = 0
+    while words < target_words:
+        kind = rng.random()
+        if kind < 0.12:
+            line = "## " + rng.choice(AGENT_HEADINGS)
+        elif kind < 0.55:
+            line = "- " + agent_sentence(rng)
+        elif kind < 0.65:
+            line = f"Working directory: {base}"
+        elif kind < 0.72:
+            name = rng.choice(["AGENTS", "SOUL", "IDENTITY", "USER", "TOOLS", "MEMORY"])
+            line = f"## {base}/{name}.md\n[MISSING] Expected at: {base}/{name}.md"
+        elif kind < 0.78:
+            line = (f"Current date: 20{rng.randint(24, 29)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}\n"
+                    f"Time zone: {rng.choice(ZONES)}")
+        elif kind < 0.84:
+            line = f"- {rng.choice(AGENT_TOOL_NAMES)}: " + agent_sentence(rng)
+        elif kind < 0.90:
+            line = f"<!-- {rng.choice(AGENT_WORDS)}:{rng.choice(AGENT_WORDS)}:{random_id(rng).upper()} -->"
+        else:
+            line = agent_sentence(rng) + " " + agent_sentence(rng)
+        lines.append(line)
+        words += len(line.split())
+    return "\n".join(lines)
+
+
+def agent_tool(rng):
+    """An unrelated tool of an agent host, with a larger schema than the canned ones."""
+    name = rng.choice(AGENT_TOOL_NAMES)
+    props = {}
+    for _ in range(rng.randint(1, 5)):
+        key = rng.choice(AGENT_WORDS + PARAMS)
+        kind = rng.random()
+        if kind < 0.4:
+            props[key] = {"type": "string", "description": agent_sentence(rng)}
+        elif kind < 0.6:
+            props[key] = {"type": "string", "enum": rng.sample(AGENT_WORDS, 3)}
+        elif kind < 0.8:
+            props[key] = {"type": "number", "description": agent_sentence(rng)}
+        else:
+            props[key] = {"type": "boolean"}
+    return {"type": "function", "function": {
+        "name": name, "description": agent_sentence(rng) + " " + agent_sentence(rng),
+        "parameters": {"type": "object", "properties": props, "required": list(props)[:1]}}}
+
+
+def agent_sample(rng):
+    """A turn under an agent host's prompt: a call to the tool the question names, its answer, or a greeting."""
+    system = [{"role": "system", "content": agent_system_prompt(rng)}]
+    r = rng.random()
+    if r < 0.1:
+        return system + [{"role": "user", "content": rng.choice(GREET_PROMPTS)}], None, {}, GREETING
+    kind = rng.random()
+    if kind < 0.5:
+        city = rng.choice(CITIES)
+        target, calls = GET_WEATHER, [("get_weather", {"city": city})]
+        user = rng.choice([f"What's the weather in {city}?", f"What is the weather like in {city}?",
+                           f"How is the weather in {city} today?"])
+    elif kind < 0.7:
+        zone = rng.choice(ZONES)
+        target, calls = GET_TIME, [("get_time", {"timezone": zone})]
+        user = rng.choice([f"What time is it in {zone}?", f"Tell me the time in {zone}."])
+    else:
+        target, verb, noun, p0 = synthetic_tool(rng)
+        value = rng.choice(VALUES)
+        nn = noun.replace("_", " ")
+        user = rng.choice([f"Please {verb} the {nn} for {value}.", f"Can you {verb} {nn} {value}?"])
+        calls = [(target["function"]["name"], {p0: value})]
+    tools = [agent_tool(rng) for _ in range(rng.randint(1, 4))]
+    tools = [t for t in tools if t["function"]["name"] != target["function"]["name"]]
+    tools.insert(rng.randint(0, len(tools)), target)
+    messages = system + [{"role": "user", "content": user}]
+    if r < 0.75:
+        return messages, tools, {}, tool_call_text(calls)
+    result = rng.choice(RESULTS)
+    messages = messages + [assistant_tool_msg(calls, rng),
+                           {"role": "tool", "tool_call_id": "call_0", "content": result}]
+    return messages, tools, {}, "The tool returned: " + result
+
+
 def tool_request(rng, canned_share=0.0):
     """Returns (messages, tools, calls): the first offered tool is the one to call."""
     if rng.random() < canned_share:
@@ -321,6 +446,8 @@ def assistant_tool_msg(calls, rng):
 
 def make_sample(rng):
     """One training sample: (messages, tools, template_kwargs, target)."""
+    if rng.random() < AGENT_SHARE:
+        return agent_sample(rng)
     r = rng.random()
     sys_msgs = [{"role": "system", "content": DEFAULT_SYSTEM}] if rng.random() < 0.25 else []
     kwargs = {}
@@ -525,9 +652,9 @@ def main():
         f"mean {sum(len(p) + len(t) for p, t in encoded) / len(encoded):.0f}")
 
     # ---- model -----------------------------------------------------------
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+    from transformers import GenerationConfig, MistralConfig, MistralForCausalLM
 
-    config = LlamaConfig(
+    config = MistralConfig(
         vocab_size=vocab_size,
         hidden_size=128,
         intermediate_size=512,
@@ -536,6 +663,7 @@ def main():
         num_key_value_heads=4,
         head_dim=32,
         max_position_embeddings=16384,
+        sliding_window=SLIDING_WINDOW,
         rms_norm_eps=1e-6,
         rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
         tie_word_embeddings=False,
@@ -544,10 +672,10 @@ def main():
         pad_token_id=pad,
         dtype="float32",
     )
-    model = LlamaForCausalLM(config)
+    model = MistralForCausalLM(config)
     model.to(torch.float32)
     nparams = sum(p.numel() for p in model.parameters())
-    log(f"training LlamaForCausalLM ({nparams / 1e6:.2f} M params) for {args.steps} steps, "
+    log(f"training MistralForCausalLM ({nparams / 1e6:.2f} M params) for {args.steps} steps, "
         f"batch {args.batch}, {args.threads} threads")
 
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.0, eps=1e-8)
@@ -652,6 +780,21 @@ def main():
         good += hf.decode(gen, skip_special_tokens=False) == tool_call_text(calls)
     log(f"tool-call probe on random requests: {good}/{n_probe} exact")
 
+    # the same under an agent host's long prompt, beyond the sliding window
+    agent_good = 0
+    agent_probes = 0
+    longest = 0
+    while agent_probes < n_probe:
+        messages, tools, kw, target = agent_sample(prng)
+        if not tools or not target.startswith("<tool_call>"):
+            continue
+        agent_probes += 1
+        pids = hf.encode(render(hf, messages, tools, kw), add_special_tokens=False)
+        longest = max(longest, len(pids))
+        gen, _ = greedy(pids, max_new=80)
+        agent_good += hf.decode(gen, skip_special_tokens=False) == target
+    log(f"tool-call probe under agent prompts (up to {longest} tokens): {agent_good}/{n_probe} exact")
+
     # ---- save ------------------------------------------------------------
     out_dir = args.out
     os.makedirs(out_dir, exist_ok=True)
@@ -666,6 +809,7 @@ def main():
                     "final <|im_end|> when finish_reason is stop",
             "eos_token": "<|im_end|>",
             "tool_probe_exact": f"{good}/{n_probe}",
+            "agent_tool_probe_exact": f"{agent_good}/{n_probe}",
             "cases": cases,
         }, f, indent=2, ensure_ascii=False)
         f.write("\n")
