@@ -32,7 +32,10 @@ impl Guest for Provider {
     }
 
     fn complete(config: ProviderConfig, request: ChatRequest) -> Result<Completion, ProviderError> {
-        Client::new(&WasiHttp, &config)?.complete(&request)
+        let (completion, warnings) =
+            Client::new(&WasiHttp, &config)?.complete_with_warnings(&request)?;
+        warn(&warnings);
+        Ok(completion)
     }
 
     fn start_stream(
@@ -50,7 +53,10 @@ impl Guest for Provider {
 
 impl GuestCompletionStream for StreamResource {
     fn next(&self) -> Result<Option<Vec<StreamEvent>>, ProviderError> {
-        self.0.borrow_mut().next_events()
+        let mut stream = self.0.borrow_mut();
+        let events = stream.next_events();
+        warn(&stream.take_warnings());
+        events
     }
 }
 

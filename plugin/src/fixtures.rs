@@ -1,7 +1,7 @@
 //! Values the unit tests build again and again.
 
 use crate::usage::ZERO_COST;
-use crate::wit::{ChatRequest, InputKind, Model};
+use crate::wit::{ChatRequest, InputKind, Model, Tool};
 
 /// One user message to `model`.
 pub fn chat(model: &str, prompt: &str) -> ChatRequest {
@@ -21,4 +21,18 @@ pub fn model(id: &str, window: u32, max: u32) -> Model {
         root: None,
         parent: None,
     }
+}
+
+/// One user message to `m` that offers tools with these names.
+pub fn request_with_tools(tools: &[&str]) -> ChatRequest {
+    let mut request = chat("m", "What's the weather in Paris?");
+    request.tools = tools
+        .iter()
+        .map(|name| Tool {
+            name: (*name).into(),
+            description: None,
+            parameters_json: r#"{"type": "object"}"#.into(),
+        })
+        .collect();
+    request
 }

@@ -23,6 +23,7 @@ pub mod sse;
 pub mod stream;
 pub mod think;
 pub mod transport;
+pub mod unparsed_calls;
 pub mod url;
 pub mod usage;
 pub mod wit;

@@ -4,11 +4,14 @@ use crate::error::{RequestContext, from_http_status, parse_error_body};
 use crate::json::{self, Reader};
 use crate::stream::read_arguments;
 use crate::think::split_complete;
+use crate::unparsed_calls::{self, Offered};
 use crate::usage::{UsageJson, finish_reason};
 use crate::wit::{Completion, FinishReason, ModelCost, ProviderError, ToolCall};
 
 #[derive(Debug, Default)]
 struct Response {
+    /// The reply's id (`chatcmpl-...`).
+    id: Option<String>,
     model: String,
     choices: Vec<Choice>,
     usage: Option<UsageJson>,
@@ -53,6 +56,7 @@ impl Response {
     fn read(reader: &mut Reader<'_>) -> Result<Self, json::Error> {
         let mut response = Self::default();
         json::fields!(reader, "a chat completion object", {
+            "id" => response.id = opt_string(reader)?,
             "model" => response.model = string(reader)?,
             "choices" => reader.array("a list of choices", &mut |reader| {
                 response.choices.push(Choice::read(reader)?);
@@ -128,12 +132,32 @@ impl ToolCallJson {
     }
 }
 
+/// A parsed completion, and how many of its calls came from its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// The completion.
+    pub completion: Completion,
+    /// The calls recovered from the text (see [`unparsed_calls`]).
+    pub recovered_calls: usize,
+}
+
 /// Parse a 200 body of `POST /chat/completions`.
 pub fn parse_completion(
     body: &[u8],
     cost: &ModelCost,
+    offered: &Offered,
     ctx: &RequestContext<'_>,
 ) -> Result<Completion, ProviderError> {
+    parse_reply(body, cost, offered, ctx).map(|reply| reply.completion)
+}
+
+/// [`parse_completion`], saying how many calls were recovered from text.
+pub fn parse_reply(
+    body: &[u8],
+    cost: &ModelCost,
+    offered: &Offered,
+    ctx: &RequestContext<'_>,
+) -> Result<Reply, ProviderError> {
     let response = json::utf8(body)
         .and_then(|text| json::read(text, Response::read))
         .map_err(|e| {
@@ -163,7 +187,7 @@ pub fn parse_completion(
         Some(reasoning) => (content, reasoning),
         None => split_complete(&content),
     };
-    let tool_calls = message
+    let mut tool_calls: Vec<ToolCall> = message
         .tool_calls
         .into_iter()
         .enumerate()
@@ -173,19 +197,43 @@ pub fn parse_completion(
                 .filter(|id| !id.is_empty())
                 .unwrap_or_else(|| format!("call_{index}")),
             name: call.name,
-            arguments: call.arguments,
+            arguments: json::repaired_arguments(call.arguments),
         })
         .collect();
-    Ok(Completion {
+    let mut finish = choice
+        .finish_reason
+        .as_deref()
+        .map_or(FinishReason::Stop, finish_reason);
+    let mut text = text;
+    let mut recovered_calls = 0;
+    if let Some(recovered) = unparsed_calls::recover(&text, offered) {
+        text = recovered.text;
+        recovered_calls = recovered.calls.len();
+        let first = tool_calls.len();
+        tool_calls.extend(
+            recovered
+                .calls
+                .into_iter()
+                .enumerate()
+                .map(|(n, call)| ToolCall {
+                    id: unparsed_calls::call_id(response.id.as_deref(), first + n),
+                    name: call.name,
+                    arguments: call.arguments,
+                }),
+        );
+        finish = unparsed_calls::finish_after_recovery(finish);
+    }
+    let completion = Completion {
         model: response.model,
         text,
         reasoning,
         tool_calls,
-        finish_reason: choice
-            .finish_reason
-            .as_deref()
-            .map_or(FinishReason::Stop, finish_reason),
+        finish_reason: finish,
         usage: response.usage.map(|u| u.to_usage(cost)),
+    };
+    Ok(Reply {
+        completion,
+        recovered_calls,
     })
 }
 
@@ -215,7 +263,7 @@ mod tests {
     fn text_reasoning_usage() {
         let completion = parse_completion(
             &body(json!({"role": "assistant", "content": "Hi", "reasoning": "greet", "tool_calls": []}), "stop"),
-            &ZERO_COST,
+            &ZERO_COST, &Offered::default(),
             &CTX,
         )
         .expect("parses");
@@ -235,6 +283,7 @@ mod tests {
         let legacy = parse_completion(
             &body(json!({"content": "A", "reasoning_content": "r"}), "stop"),
             &ZERO_COST,
+            &Offered::default(),
             &CTX,
         )
         .expect("parses");
@@ -242,6 +291,7 @@ mod tests {
         let tagged = parse_completion(
             &body(json!({"content": "<think>r2</think>B"}), "stop"),
             &ZERO_COST,
+            &Offered::default(),
             &CTX,
         )
         .expect("parses");
@@ -257,13 +307,51 @@ mod tests {
             &body(json!({"content": null, "tool_calls": [
                 {"id": "chatcmpl-tool-1", "type": "function", "function": {"name": "weather", "arguments": "{\"city\":\"Paris\"}"}}
             ]}), "tool_calls"),
-            &ZERO_COST,
+            &ZERO_COST, &Offered::default(),
             &CTX,
         )
         .expect("parses");
         assert_eq!(completion.tool_calls[0].name, "weather");
         assert_eq!(completion.tool_calls[0].arguments, "{\"city\":\"Paris\"}");
         assert_eq!(completion.finish_reason, FinishReason::ToolCalls);
+    }
+
+    #[test]
+    fn calls_written_as_text_are_recovered_for_offered_tools() {
+        let reply = body(
+            json!({"content": "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>"}),
+            "stop",
+        );
+        let offered = Offered::by(&crate::fixtures::request_with_tools(&["get_weather"]));
+        let completion = parse_completion(&reply, &ZERO_COST, &offered, &CTX).expect("parses");
+        assert_eq!(completion.text, "");
+        assert_eq!(completion.tool_calls.len(), 1);
+        assert_eq!(completion.tool_calls[0].id, "chatcmpl-1-call-0");
+        assert_eq!(completion.tool_calls[0].arguments, r#"{"city":"Paris"}"#);
+        assert_eq!(completion.finish_reason, FinishReason::ToolCalls);
+        let untouched =
+            parse_completion(&reply, &ZERO_COST, &Offered::default(), &CTX).expect("parses");
+        assert!(untouched.tool_calls.is_empty());
+        assert!(untouched.text.starts_with("<tool_call>"));
+        assert_eq!(untouched.finish_reason, FinishReason::Stop);
+    }
+
+    #[test]
+    fn a_tail_after_the_arguments_is_cut_at_the_object() {
+        let completion = parse_completion(
+            &body(
+                json!({"content": null, "tool_calls": [
+                    {"id": "c0", "type": "function", "function": {"name": "weather",
+                     "arguments": "{\"city\": \"Paris\"}\n{\"name\": \"get_ti"}}
+                ]}),
+                "tool_calls",
+            ),
+            &ZERO_COST,
+            &Offered::default(),
+            &CTX,
+        )
+        .expect("parses");
+        assert_eq!(completion.tool_calls[0].arguments, r#"{"city": "Paris"}"#);
     }
 
     mod against_serde {
@@ -279,6 +367,8 @@ mod tests {
 
         #[derive(Debug, Deserialize)]
         struct SerdeResponse {
+            #[serde(default)]
+            id: Option<String>,
             #[serde(default)]
             model: String,
             #[serde(default)]
@@ -331,6 +421,7 @@ mod tests {
         /// What a completion said, read either way.
         #[derive(Debug, PartialEq)]
         struct Said {
+            id: Option<String>,
             model: String,
             choices: Vec<ChoiceSaid>,
             usage: Option<UsageJson>,
@@ -341,6 +432,7 @@ mod tests {
         fn ours(text: &str) -> Result<Said, json::Error> {
             let response = json::read(text, Response::read)?;
             Ok(Said {
+                id: response.id,
                 model: response.model,
                 choices: response
                     .choices
@@ -368,6 +460,7 @@ mod tests {
         fn theirs(text: &str) -> serde_json::Result<Said> {
             let response: SerdeResponse = serde_json::from_str(text)?;
             Ok(Said {
+                id: response.id,
                 model: response.model,
                 choices: response
                     .choices
@@ -428,15 +521,15 @@ mod tests {
 
     #[test]
     fn errors_and_garbage() {
-        let error = parse_completion(br#"{"object":"error","message":"The model `x` does not exist.","type":"NotFoundError","code":404}"#, &ZERO_COST, &CTX)
+        let error = parse_completion(br#"{"object":"error","message":"The model `x` does not exist.","type":"NotFoundError","code":404}"#, &ZERO_COST, &Offered::default(), &CTX)
             .expect_err("error body");
         assert!(matches!(error, ProviderError::ModelNotFound(_)));
         assert!(matches!(
-            parse_completion(b"<html>", &ZERO_COST, &CTX),
+            parse_completion(b"<html>", &ZERO_COST, &Offered::default(), &CTX),
             Err(ProviderError::InvalidResponse(_))
         ));
         assert!(matches!(
-            parse_completion(br#"{"choices":[]}"#, &ZERO_COST, &CTX),
+            parse_completion(br#"{"choices":[]}"#, &ZERO_COST, &Offered::default(), &CTX),
             Err(ProviderError::InvalidResponse(_))
         ));
     }

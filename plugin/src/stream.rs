@@ -12,6 +12,7 @@
 use crate::error::{RequestContext, from_stream_error, parse_error_body};
 use crate::json;
 use crate::think::{Piece, ThinkSplitter};
+use crate::unparsed_calls::{self, FoundCall, Offered};
 use crate::usage::finish_reason;
 use crate::wit::{
     FinishReason, ModelCost, ProviderError, StreamEvent, ToolCall, ToolCallDelta, ToolCallStart,
@@ -51,6 +52,12 @@ pub struct StreamAssembler {
     finish: Option<FinishReason>,
     text: String,
     finished: bool,
+    /// Calls the model wrote as text, recovered as they complete.
+    unparsed: unparsed_calls::Streaming,
+    /// The index the next recovered call gets: after every server call's.
+    next_index: u32,
+    /// The reply's id, for the ids of recovered calls.
+    reply_id: Option<String>,
 }
 
 impl StreamAssembler {
@@ -66,12 +73,31 @@ impl StreamAssembler {
             finish: None,
             text: String::new(),
             finished: false,
+            unparsed: unparsed_calls::Streaming::new(Offered::default()),
+            next_index: 0,
+            reply_id: None,
         }
     }
 
-    /// The visible text received so far (kept for errors that cut a reply).
-    pub fn text_so_far(&self) -> &str {
-        &self.text
+    /// The same, recovering calls to `offered` tools that the model wrote
+    /// as text (see [`unparsed_calls`]).
+    pub fn offering(mut self, offered: Offered) -> Self {
+        self.unparsed = unparsed_calls::Streaming::new(offered);
+        self
+    }
+
+    /// How many calls were recovered from the reply's text.
+    pub fn recovered_calls(&self) -> usize {
+        self.unparsed.recovered()
+    }
+
+    /// The visible text received so far (kept for errors that cut a reply),
+    /// with any text held back as a possible call.
+    pub fn text_so_far(&self) -> Cow<'_, str> {
+        match self.unparsed.held() {
+            "" => Cow::Borrowed(&self.text),
+            held => Cow::Owned(format!("{}{held}", self.text)),
+        }
     }
 
     /// Whether the server said why the reply ended.
@@ -109,6 +135,9 @@ impl StreamAssembler {
             let value = json::value(payload).unwrap_or_default();
             let body = parse_error_body(&value).unwrap_or_default();
             return Err(from_stream_error(&body, ctx));
+        }
+        if self.reply_id.is_none() {
+            self.reply_id = chunk.id.map(Cow::into_owned);
         }
         if !self.model_sent
             && let Some(model) = chunk.model
@@ -161,8 +190,7 @@ impl StreamAssembler {
             if !self.server_parses_reasoning && self.splitter.inside() {
                 out.push(StreamEvent::ReasoningDelta(content.into_owned()));
             } else {
-                self.text.push_str(&content);
-                out.push(StreamEvent::TextDelta(content.into_owned()));
+                self.visible(content, out);
             }
             return;
         }
@@ -174,12 +202,48 @@ impl StreamAssembler {
     fn emit_pieces(&mut self, pieces: Vec<Piece>, out: &mut Vec<StreamEvent>) {
         for piece in pieces {
             match piece {
-                Piece::Text(text) => {
-                    self.text.push_str(&text);
-                    out.push(StreamEvent::TextDelta(text));
-                }
+                Piece::Text(text) => self.visible(Cow::Owned(text), out),
                 Piece::Reasoning(text) => out.push(StreamEvent::ReasoningDelta(text)),
             }
+        }
+    }
+
+    /// Visible text: passed on, but for what may be a call written as text.
+    fn visible(&mut self, content: Cow<'_, str>, out: &mut Vec<StreamEvent>) {
+        if !self.unparsed.is_active() {
+            self.text.push_str(&content);
+            out.push(StreamEvent::TextDelta(content.into_owned()));
+            return;
+        }
+        let mut text = String::new();
+        let mut calls = Vec::new();
+        self.unparsed.push(&content, &mut text, &mut calls);
+        self.emit_recovered(text, calls, out);
+    }
+
+    fn emit_recovered(&mut self, text: String, calls: Vec<FoundCall>, out: &mut Vec<StreamEvent>) {
+        if !text.is_empty() {
+            self.text.push_str(&text);
+            out.push(StreamEvent::TextDelta(text));
+        }
+        for call in calls {
+            let index = self.next_index;
+            self.next_index += 1;
+            let id = unparsed_calls::call_id(self.reply_id.as_deref(), index as usize);
+            out.push(StreamEvent::ToolCallStart(ToolCallStart {
+                index,
+                id: id.clone(),
+                name: call.name.clone(),
+            }));
+            out.push(StreamEvent::ToolCallDelta(ToolCallDelta {
+                index,
+                arguments: call.arguments.clone(),
+            }));
+            out.push(StreamEvent::ToolCallEnd(ToolCall {
+                id,
+                name: call.name,
+                arguments: call.arguments,
+            }));
         }
     }
 
@@ -189,6 +253,7 @@ impl StreamAssembler {
         out: &mut Vec<StreamEvent>,
     ) -> Result<(), ProviderError> {
         let index = chunk.index.or(self.newest_call).unwrap_or(0);
+        self.next_index = self.next_index.max(index.saturating_add(1));
         // Kept in order of index: found by a binary search, and ended in
         // order without a sort.
         let position = match self.calls.binary_search_by_key(&index, |c| c.index) {
@@ -270,7 +335,7 @@ impl StreamAssembler {
             out.push(StreamEvent::ToolCallEnd(ToolCall {
                 id: call.id.unwrap_or_else(|| format!("call_{}", call.index)),
                 name,
-                arguments: call.arguments,
+                arguments: json::repaired_arguments(call.arguments),
             }));
         }
         Ok(())
@@ -285,10 +350,16 @@ impl StreamAssembler {
         self.splitter.finish(&mut pieces);
         self.emit_pieces(pieces, out);
         self.close_calls(out)?;
+        let (mut text, mut calls) = (String::new(), Vec::new());
+        self.unparsed.finish(&mut text, &mut calls);
+        self.emit_recovered(text, calls, out);
         self.finished = true;
-        out.push(StreamEvent::Finish(
-            self.finish.take().unwrap_or(FinishReason::Stop),
-        ));
+        let finish = self.finish.take().unwrap_or(FinishReason::Stop);
+        out.push(StreamEvent::Finish(if self.unparsed.recovered() > 0 {
+            unparsed_calls::finish_after_recovery(finish)
+        } else {
+            finish
+        }));
         Ok(())
     }
 }
@@ -338,6 +409,111 @@ mod tests {
         }
         assembler.on_done(&mut out)?;
         Ok(out)
+    }
+
+    /// The same, for a request that offered `tools`.
+    fn run_offering(payloads: &[String], tools: &[&str]) -> Vec<StreamEvent> {
+        let offered = Offered::by(&crate::fixtures::request_with_tools(tools));
+        let mut assembler = StreamAssembler::new(ZERO_COST).offering(offered);
+        let mut out = Vec::new();
+        for payload in payloads {
+            assembler.on_data(payload, &CTX, &mut out).expect("valid");
+        }
+        assembler.on_done(&mut out).expect("valid");
+        out
+    }
+
+    fn text_of(events: &[StreamEvent]) -> String {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::TextDelta(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn calls_written_as_text_become_calls_when_their_tool_was_offered() {
+        let payloads = [
+            chunk(json!({"content": "Checking.\n<tool_"}), None),
+            chunk(
+                json!({"content": "call>\n{\"name\": \"get_weather\", "}),
+                None,
+            ),
+            chunk(
+                json!({"content": "\"arguments\": {\"city\": \"Paris\"}}\n</tool_call>"}),
+                Some("stop"),
+            ),
+        ];
+        let events = run_offering(&payloads, &["get_weather"]);
+        assert_eq!(text_of(&events), "Checking.");
+        let start = events
+            .iter()
+            .position(|e| matches!(e, StreamEvent::ToolCallStart(_)));
+        assert_eq!(
+            events[start.expect("a call started")],
+            StreamEvent::ToolCallStart(ToolCallStart {
+                index: 0,
+                id: "chatcmpl-1-call-0".into(),
+                name: "get_weather".into(),
+            })
+        );
+        assert_eq!(
+            tool_ends(&events),
+            [ToolCall {
+                id: "chatcmpl-1-call-0".into(),
+                name: "get_weather".into(),
+                arguments: r#"{"city":"Paris"}"#.into(),
+            }]
+        );
+        assert_eq!(
+            events.last(),
+            Some(&StreamEvent::Finish(FinishReason::ToolCalls))
+        );
+
+        // Offered nothing, or something else: the text is the reply.
+        for tools in [&[][..], &["get_time"][..]] {
+            let events = run_offering(&payloads, tools);
+            assert!(tool_ends(&events).is_empty());
+            assert!(text_of(&events).ends_with("</tool_call>"));
+            assert_eq!(
+                events.last(),
+                Some(&StreamEvent::Finish(FinishReason::Stop))
+            );
+        }
+    }
+
+    #[test]
+    fn recovered_calls_are_numbered_after_the_servers() {
+        let payloads = [
+            chunk(
+                json!({"tool_calls": [{"index": 0, "id": "srv-0", "type": "function",
+                                       "function": {"name": "get_time", "arguments": "{}"}}]}),
+                None,
+            ),
+            chunk(
+                json!({"content": "<tool_call>{\"name\": \"get_weather\"}</tool_call>"}),
+                Some("tool_calls"),
+            ),
+        ];
+        let ends = tool_ends(&run_offering(&payloads, &["get_weather", "get_time"]));
+        let mut ids: Vec<&str> = ends.iter().map(|c| c.id.as_str()).collect();
+        // A recovered call ends when its block closes, the server's with the reply.
+        ids.sort_unstable();
+        assert_eq!(ids, ["chatcmpl-1-call-1", "srv-0"]);
+    }
+
+    #[test]
+    fn a_tail_after_the_servers_arguments_is_cut_at_the_object() {
+        let events = run(&[chunk(
+            json!({"tool_calls": [{"index": 0, "id": "c0", "type": "function",
+                                   "function": {"name": "get_weather",
+                                                "arguments": "{\"city\": \"Paris\"}\n{\"name\": \"get_ti"}}]}),
+            Some("tool_calls"),
+        )])
+        .expect("valid");
+        assert_eq!(tool_ends(&events)[0].arguments, r#"{"city": "Paris"}"#);
     }
 
     fn tool_ends(events: &[StreamEvent]) -> Vec<ToolCall> {

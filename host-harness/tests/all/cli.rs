@@ -311,6 +311,52 @@ fn chat_with_a_tools_file_returns_tool_calls() {
 }
 
 #[test]
+fn tool_calls_the_server_passed_on_as_text_are_recovered() {
+    let server = mock(MockOptions {
+        auto_tool_choice: true,
+        parser_misses_calls: true,
+        ..MockOptions::default()
+    });
+    let base = server.base_url();
+    let cli = Cli::with_key();
+    let tools = cli.file("tools.json", TOOLS);
+    let tools = tools.to_str().expect("UTF-8 path");
+    let args = ["--base-url", &base, "chat", "--tools", tools];
+    let mut replies = Vec::new();
+    for mode in [&[][..], &["--no-stream"][..]] {
+        let run = cli.run(&[&args[..], mode, &["--json", "weather in Oslo?"]].concat());
+        run.code(0)
+            .keeps_the_key()
+            .says("warning: the server passed 1 tool call on as text; they were recovered from it")
+            .says("--tool-call-parser");
+        let reply = run.json();
+        assert_eq!(reply["text"], "", "{reply}");
+        assert_eq!(reply["finishReason"], "tool_calls", "{reply}");
+        let calls = reply["toolCalls"].as_array().expect("toolCalls");
+        assert_eq!(calls.len(), 1, "{reply}");
+        assert_eq!(calls[0]["name"], "get_weather");
+        let arguments: Value = serde_json::from_str(calls[0]["arguments"].as_str().expect("text"))
+            .expect("the arguments are JSON");
+        assert_eq!(arguments, json!({"city": "test"}));
+        replies.push(reply);
+    }
+    // What the server sent: the call as content, no tool_calls.
+    let streamed = chat_bodies(&server);
+    assert_eq!(streamed.len(), 2);
+    assert_eq!(
+        replies[0]["toolCalls"][0]["name"],
+        replies[1]["toolCalls"][0]["name"]
+    );
+
+    // Without tools in the request, the same text would stay text: the mock
+    // then answers as a plain chat, and nothing is recovered or warned of.
+    let plain = cli.run(&["--base-url", &base, "chat", "--json", "weather in Oslo?"]);
+    plain.code(0);
+    assert!(!plain.stderr.contains("recovered"), "{}", plain.stderr);
+    assert_eq!(plain.json()["toolCalls"], json!([]));
+}
+
+#[test]
 fn chat_options_reach_the_request_body() {
     let server = mock(models(&["mock-model", "other-model"]));
     let run = Cli::with_key().run(&[

@@ -29,6 +29,8 @@ pub struct ActiveStream<B> {
     pub(super) key: Option<String>,
     /// A failure held back while the events before it are delivered.
     pub(super) failed: Option<ProviderError>,
+    /// Whether the reply's warnings were taken.
+    pub(super) warned: bool,
     /// When the whole reply must be over.
     pub(super) total: Deadline,
     /// `timeoutSeconds` in milliseconds: the longest wait for an event.
@@ -63,6 +65,18 @@ impl<B: ResponseBody> ActiveStream<B> {
                 }
             }
         }
+    }
+
+    /// What the user should know about the reply, once it has ended; each
+    /// only once.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        if !self.assembler.is_finished() || self.warned {
+            return Vec::new();
+        }
+        self.warned = true;
+        crate::unparsed_calls::warning(self.assembler.recovered_calls())
+            .into_iter()
+            .collect()
     }
 
     fn read_into(&mut self, events: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {

@@ -17,6 +17,7 @@ use crate::response;
 use crate::sse::SseDecoder;
 use crate::stream::StreamAssembler;
 use crate::transport::{HttpResponse, MAX_BODY_BYTES, Method, ResponseBody, Transport, read_all};
+use crate::unparsed_calls::{self, Offered};
 use crate::url::HttpUrl;
 use crate::usage::ZERO_COST;
 use crate::wit::{
@@ -247,18 +248,33 @@ impl<'a, T: Transport> Client<'a, T> {
 
     /// A whole, non-streamed completion.
     pub fn complete(&self, request: &ChatRequest) -> Result<Completion, ProviderError> {
-        self.complete_inner(request)
-            .map_err(|e| redact(e, self.key()))
+        self.complete_with_warnings(request)
+            .map(|(completion, _)| completion)
     }
 
-    fn complete_inner(&self, request: &ChatRequest) -> Result<Completion, ProviderError> {
+    /// [`Client::complete`], with what the user should know about the reply.
+    pub fn complete_with_warnings(
+        &self,
+        request: &ChatRequest,
+    ) -> Result<(Completion, Vec<String>), ProviderError> {
+        let reply = self
+            .complete_inner(request)
+            .map_err(|e| redact(e, self.key()))?;
+        let warnings = unparsed_calls::warning(reply.recovered_calls)
+            .into_iter()
+            .collect();
+        Ok((reply.completion, warnings))
+    }
+
+    fn complete_inner(&self, request: &ChatRequest) -> Result<response::Reply, ProviderError> {
         let url = self.url("/chat/completions");
         let (built, mut response, deadline) = self.send_chat(request, false)?;
         let body = read_all(&mut response.body, MAX_BODY_BYTES, &url, deadline)?;
         unusable_reply::check_body(&body, &url)?;
-        response::parse_completion(
+        response::parse_reply(
             &body,
             &self.cost(request),
+            &Offered::by(request),
             &self.ctx(&url, Some(&built.model)),
         )
     }
@@ -300,12 +316,13 @@ impl<'a, T: Transport> Client<'a, T> {
             total: deadline,
             timeout_ms: self.config.timeout_ms,
             decoder: SseDecoder::new(),
-            assembler: StreamAssembler::new(self.cost(request)),
+            assembler: StreamAssembler::new(self.cost(request)).offering(Offered::by(request)),
             authority: self.authority.clone(),
             url,
             model: built.model,
             key: self.key().map(str::to_owned),
             failed: None,
+            warned: false,
         })
     }
 }

@@ -187,6 +187,7 @@ pub(crate) fn usage() -> BoxedStrategy<Json> {
 /// carry, with `choices` of `choice`.
 pub(crate) fn reply(choice: BoxedStrategy<Json>) -> BoxedStrategy<Json> {
     object(vec![
+        member("id", text()),
         member("model", text()),
         member("choices", list_of(choice)),
         member("usage", usage()),

@@ -25,6 +25,7 @@
 //!
 //! Writing stays with serde_json, through its one `Vec<u8>` writer.
 
+mod first_object;
 mod number;
 mod reader;
 
@@ -63,6 +64,7 @@ pub(crate) mod mirror;
 #[cfg(test)]
 pub(crate) mod tests;
 
+pub(crate) use first_object::{object_end, repaired_arguments};
 pub(crate) use reader::Reader;
 
 use serde_json::Value;

@@ -10,6 +10,8 @@ use std::borrow::Cow;
 /// borrowed from the event's text.
 #[derive(Debug, Default)]
 pub(super) struct Chunk<'a> {
+    /// The reply's id (`chatcmpl-...`), the same in every chunk.
+    pub(super) id: Option<Cow<'a, str>>,
     pub(super) model: Option<Cow<'a, str>>,
     pub(super) choices: Few<Choice<'a>>,
     pub(super) usage: Option<UsageJson>,
@@ -87,6 +89,7 @@ impl<'a> Chunk<'a> {
     /// streamed token, and moving its parts around costs as much as reading.
     pub(super) fn read(&mut self, reader: &mut Reader<'a>) -> Result<(), json::Error> {
         json::fields!(reader, "a chunk object", {
+            "id" => self.id = reader.opt_string()?,
             "model" => self.model = reader.opt_string()?,
             "choices" => reader.array("a list of choices", &mut |reader| {
                 self.choices.push().read(reader)
@@ -175,6 +178,8 @@ mod against_serde {
     #[derive(Debug, Deserialize)]
     struct SerdeChunk {
         #[serde(default)]
+        id: Option<String>,
+        #[serde(default)]
         model: Option<String>,
         #[serde(default)]
         choices: Vec<SerdeChoice>,
@@ -233,6 +238,7 @@ mod against_serde {
     /// What a chunk said, read either way.
     #[derive(Debug, PartialEq)]
     struct Said {
+        id: Option<String>,
         model: Option<String>,
         choices: Vec<ChoiceSaid>,
         usage: Option<UsageJson>,
@@ -256,6 +262,7 @@ mod against_serde {
         let mut chunk = Chunk::default();
         json::read(text, |reader| chunk.read(reader))?;
         Ok(Said {
+            id: owned(&chunk.id),
             model: owned(&chunk.model),
             choices: chunk
                 .choices
@@ -289,6 +296,7 @@ mod against_serde {
     fn theirs(text: &str) -> serde_json::Result<Said> {
         let chunk: SerdeChunk = serde_json::from_str(text)?;
         Ok(Said {
+            id: chunk.id,
             model: chunk.model,
             choices: chunk
                 .choices

@@ -238,6 +238,16 @@ fn model_output(opts: &MockOptions, plan: &Plan) -> Vec<Token> {
             ));
             out.extend(fragments.iter().map(|f| Token::new(f, Emit::ToolArgs)));
             out.push(Token::new("}\n</tool_call>", Emit::Silent));
+            if opts.parser_misses_calls {
+                for token in out.iter_mut() {
+                    if !matches!(token.emit, Emit::Reasoning)
+                        && token.raw != "<think>"
+                        && token.raw != "</think>"
+                    {
+                        token.emit = Emit::Content;
+                    }
+                }
+            }
         } else {
             // Forced calls: the output is the arguments JSON itself.
             for (i, fragment) in fragments.iter().enumerate() {

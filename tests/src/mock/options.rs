@@ -68,6 +68,11 @@ pub struct MockOptions {
     /// it any `tool_choice` other than `none` (and so any request with
     /// `tools` but no `tool_choice`) is a 400, as in vLLM 0.32.
     pub auto_tool_choice: bool,
+    /// With `auto_tool_choice`: a tool parser of another model family
+    /// (`--tool-call-parser llama3_json` for a Hermes-style model), which
+    /// finds no call and passes the model's `<tool_call>` blocks on as
+    /// content.
+    pub parser_misses_calls: bool,
     /// Like `--reasoning-parser qwen3`: `<think>` text goes to `reasoning`.
     pub reasoning_parser: bool,
     /// What `GET /version` reports.
@@ -101,6 +106,7 @@ impl Default for MockOptions {
             models: vec![MockModel::base("mock-model")],
             api_key: None,
             auto_tool_choice: false,
+            parser_misses_calls: false,
             reasoning_parser: false,
             version: DEFAULT_VERSION.to_owned(),
             legacy_error_shape: false,

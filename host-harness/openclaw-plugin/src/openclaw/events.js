@@ -17,55 +17,22 @@ function zeroUsage() {
   };
 }
 
-/**
- * Where the first complete top-level JSON object in `text` ends (exclusive),
- * or -1. Small models served with vLLM's hermes parser often go on writing
- * after the call's object closes, and the parser passes that tail on as part
- * of the arguments.
- */
-function firstObjectEnd(text) {
-  const start = text.search(/\S/);
-  if (start < 0 || text[start] !== "{") return -1;
-  let depth = 0;
-  let inString = false;
-  for (let i = start; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === "\\") i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') {
-      inString = true;
-    } else if (c === "{" || c === "[") {
-      depth++;
-    } else if (c === "}" || c === "]") {
-      depth--;
-      if (depth === 0) return i + 1;
-    }
-  }
-  return -1;
-}
-
 function asObject(value) {
   return value && typeof value === "object" && !Array.isArray(value) ? value : undefined;
 }
 
 /**
- * The arguments object of a tool call's JSON text: the whole text when it
- * parses, else its first complete object (a trailing tail is dropped), else
- * `fallback` (while the text is still arriving, or when it is not JSON).
+ * The arguments object of a tool call's JSON text, else `fallback` (while
+ * the text is still arriving, or when it is not an object). The component
+ * has already cut a tail the model wrote after the object from a finished
+ * call's arguments.
  */
 export function parseArguments(json, fallback = {}) {
   if (!json.trim()) return {};
   try {
     return asObject(JSON.parse(json)) ?? fallback;
   } catch {
-    const end = firstObjectEnd(json);
-    if (end < 0) return fallback;
-    try {
-      return asObject(JSON.parse(json.slice(0, end))) ?? fallback;
-    } catch {
-      return fallback;
-    }
+    return fallback;
   }
 }
 

@@ -16,7 +16,7 @@ use std::io::{Read, Write};
 use vllm_harness::{ChatRequest, Completion, ContentPart, Message, StreamEvent};
 
 use super::fail::{Ending, Failure, ending};
-use super::setup::{Setup, Spinner};
+use super::setup::{Setup, Spinner, show_warnings};
 use super::{ChatArgs, GlobalArgs, tools_file};
 
 mod choice;
@@ -78,6 +78,9 @@ pub async fn run(global: &GlobalArgs, args: &ChatArgs) -> anyhow::Result<()> {
     } else {
         stream_reply(&setup, &config, request, &mut reply, &mut out).await
     };
+    // What the plugin noticed about the reply (calls it recovered from
+    // text), after the reply's own lines.
+    show_warnings(&setup.harness);
     let error = match outcome {
         Ok(Streamed::Whole) => None,
         Ok(Streamed::Interrupted) => Some(anyhow::Error::new(Failure {
