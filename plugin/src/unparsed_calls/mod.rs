@@ -56,6 +56,13 @@ impl Offered {
         Self { names }
     }
 
+    /// Tools with these names (for hosts and tests that have no request).
+    pub fn named(names: &[&str]) -> Self {
+        Self {
+            names: names.iter().map(|name| (*name).to_owned()).collect(),
+        }
+    }
+
     /// Whether no call can be recovered at all.
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
