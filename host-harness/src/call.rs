@@ -4,7 +4,7 @@
 use wasmtime::Store;
 
 use crate::authority::Authority;
-use crate::bindings::{Check, ProviderConfig, ProviderError, ProviderPlugin};
+use crate::bindings::{Check, Plugin, ProviderConfig, ProviderError};
 use crate::error::{CallError, PluginTrap};
 use crate::footprint::Footprint;
 use crate::redaction::redact;
@@ -36,7 +36,7 @@ impl Scope {
 /// One instance and its store, for one call or one stream.
 pub(crate) struct Call {
     pub(crate) store: Store<HostState>,
-    pub(crate) plugin: ProviderPlugin,
+    pub(crate) plugin: Plugin,
     pub(crate) scope: Scope,
     pub(crate) secrets: Vec<String>,
     /// How many refusals earlier calls on this store already reported.
@@ -94,6 +94,32 @@ impl Call {
             }
         }
         Ok(checks)
+    }
+
+    /// Takes the warnings of a plugin of 0.2.0 or later into the warning
+    /// log. If the plugin cannot answer (it trapped in the call), its
+    /// warnings are lost, not the call's result.
+    pub(crate) async fn take_plugin_warnings(&mut self) {
+        if let Ok(warnings) = self.plugin.take_warnings(&mut self.store).await {
+            self.warnings.record_each(&warnings, &self.secrets);
+        }
+    }
+
+    /// A warning for what `request` asks for that the plugin's version has
+    /// no place for, and so is not sent.
+    pub(crate) fn note_left_out(&self, request: &crate::bindings::ChatRequest) {
+        let left = self.plugin.left_out(request);
+        if left.is_empty() {
+            return;
+        }
+        let warning = format!(
+            "this plugin speaks vllm:provider@{}, which has no {}: the request went without \
+             {}; use a plugin built for a newer version",
+            self.plugin.version(),
+            left.join(", "),
+            if left.len() == 1 { "it" } else { "them" },
+        );
+        self.warnings.record_each(&[warning], &self.secrets);
     }
 
     /// Hands the `warning: ` lines the plugin wrote to the warning log.

@@ -108,13 +108,25 @@ impl Footprint for Completion {
 
 impl Footprint for Model {
     fn size(&self) -> Size {
+        let compat = &self.compat;
+        let efforts = compat
+            .reasoning_effort_map
+            .iter()
+            .fold(compat.supported_reasoning_efforts.size(), |total, kv| {
+                total + kv.name.size() + kv.value.size()
+            });
+        let levels = self
+            .thinking
+            .as_ref()
+            .map_or(0, |profile| profile.levels.len());
         self.id.size()
             + self.name.size()
             + self.root.size()
             + self.parent.size()
+            + efforts
             + Size {
                 bytes: 0,
-                items: self.input.len(),
+                items: self.input.len() + compat.reasoning_effort_map.len() + levels,
             }
     }
 }
@@ -190,6 +202,7 @@ mod tests {
                     id: i.to_string(),
                     name: "f".into(),
                     arguments: "{}".into(),
+                    from_text: false,
                 })
                 .collect(),
             finish_reason: FinishReason::Stop,

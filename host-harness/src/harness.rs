@@ -10,7 +10,7 @@ use wasmtime::Store;
 
 use crate::authority::Authority;
 use crate::bindings::{
-    ChatRequest, Check, Completion, ConfigInput, Model, ProviderConfig, ProviderPluginPre,
+    ChatRequest, Check, Completion, ConfigInput, Model, PluginPre, ProviderConfig,
 };
 use crate::cache::{CompileCache, LoadInfo, load_component};
 use crate::call::{Call, Scope, fault};
@@ -79,7 +79,7 @@ pub struct Harness {
 
 struct Inner {
     shared: &'static engine::Shared,
-    pre: ProviderPluginPre<HostState>,
+    pre: PluginPre,
     options: HarnessOptions,
     env: Vec<(String, String)>,
     load_info: LoadInfo,
@@ -134,7 +134,8 @@ impl Harness {
             .linker
             .instantiate_pre(&component)
             .map_err(|err| LoadError::Link(format!("{err:#}")))?;
-        let pre = ProviderPluginPre::new(instance_pre)
+        let version = inspection.provider_version().unwrap_or_default();
+        let pre = PluginPre::new(instance_pre, version)
             .map_err(|err| LoadError::Link(format!("{err:#}")))?;
         let env = options
             .env_names
@@ -193,12 +194,10 @@ impl Harness {
     /// The plugin gets no network for this call.
     pub async fn resolve_config(&self, input: ConfigInput) -> Result<ProviderConfig, CallError> {
         let mut call = self.start(Scope::NoNetwork, input_secrets(&input)).await?;
-        let result = call
-            .plugin
-            .vllm_provider_provider()
-            .call_resolve_config(&mut call.store, &input)
-            .await;
-        call.finish(result)
+        let result = call.plugin.resolve_config(&mut call.store, &input).await;
+        let outcome = call.finish(result);
+        call.take_plugin_warnings().await;
+        outcome
     }
 
     /// `discover-models`: the server's models (`GET {base}/models`).
@@ -206,12 +205,10 @@ impl Harness {
         let mut call = self
             .start(Scope::of(config), config_secrets(config))
             .await?;
-        let result = call
-            .plugin
-            .vllm_provider_provider()
-            .call_discover_models(&mut call.store, config)
-            .await;
-        call.finish(result)
+        let result = call.plugin.discover_models(&mut call.store, config).await;
+        let outcome = call.finish(result);
+        call.take_plugin_warnings().await;
+        outcome
     }
 
     /// `complete`: one chat request, waiting for the whole reply.
@@ -223,12 +220,14 @@ impl Harness {
         let mut call = self
             .start(Scope::of(config), config_secrets(config))
             .await?;
+        call.note_left_out(&request);
         let result = call
             .plugin
-            .vllm_provider_provider()
-            .call_complete(&mut call.store, config, &request)
+            .complete(&mut call.store, config, &request)
             .await;
-        call.finish(result)
+        let outcome = call.finish(result);
+        call.take_plugin_warnings().await;
+        outcome
     }
 
     /// `start-stream`: one chat request, streamed. The returned stream owns
@@ -241,12 +240,14 @@ impl Harness {
         let mut call = self
             .start(Scope::of(config), config_secrets(config))
             .await?;
+        call.note_left_out(&request);
         let result = call
             .plugin
-            .vllm_provider_provider()
-            .call_start_stream(&mut call.store, config, &request)
+            .start_stream(&mut call.store, config, &request)
             .await;
-        let handle = call.finish(result)?;
+        let handle = call.finish(result);
+        call.take_plugin_warnings().await;
+        let handle = handle?;
         Ok(PluginStream::new(call, handle, self.clone()))
     }
 
@@ -262,12 +263,10 @@ impl Harness {
         let mut call = self
             .start(Scope::of(config), config_secrets(config))
             .await?;
-        let result = call
-            .plugin
-            .vllm_provider_provider()
-            .call_diagnose(&mut call.store, config, model)
-            .await;
-        call.finish_checks(result)
+        let result = call.plugin.diagnose(&mut call.store, config, model).await;
+        let outcome = call.finish_checks(result);
+        call.take_plugin_warnings().await;
+        outcome
     }
 
     /// A fresh sandboxed store and instance for one call.

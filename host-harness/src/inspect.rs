@@ -18,7 +18,7 @@ pub const PROVIDER_INTERFACE: &str = "vllm:provider/provider";
 const PROVIDER_TYPES: &str = "vllm:provider/types";
 
 /// The versions of [`PROVIDER_INTERFACE`] this harness can call.
-pub const SUPPORTED_VERSIONS: [&str; 1] = ["0.1.0"];
+pub const SUPPORTED_VERSIONS: [&str; 2] = crate::bindings::VERSIONS;
 
 /// The interfaces (`package/name`, any 0.2 version) the sandbox grants, and
 /// what each gives a plugin here. Everything else is refused at load: no
@@ -103,6 +103,21 @@ impl Inspection {
             exports,
             refusal,
         }
+    }
+
+    /// The newest version of [`PROVIDER_INTERFACE`] the component exports
+    /// that this harness speaks.
+    pub fn provider_version(&self) -> Option<&str> {
+        self.exports
+            .iter()
+            .filter_map(|export| {
+                export
+                    .name
+                    .strip_prefix(PROVIDER_INTERFACE)?
+                    .strip_prefix('@')
+            })
+            .filter(|version| SUPPORTED_VERSIONS.contains(version))
+            .max_by_key(|version| SUPPORTED_VERSIONS.iter().position(|v| v == version))
     }
 
     /// The component's world in WIT-like text: its imports and exports,
@@ -305,7 +320,26 @@ mod tests {
         assert!(granted("wasi:http/outgoing-handler").is_none());
         assert!(granted("evil:net/raw@0.2.0").is_none());
         assert!(granted("vllm:provider/types@0.1.0").is_some());
-        assert!(granted("vllm:provider/types@0.2.0").is_none());
+        assert!(granted("vllm:provider/types@0.2.0").is_some());
+        assert!(granted("vllm:provider/types@0.3.0").is_none());
+    }
+
+    #[test]
+    fn the_newest_version_spoken_is_the_one_run() {
+        let inspection = |exports: Vec<Item>| Inspection {
+            imports: Vec::new(),
+            exports,
+            refusal: None,
+        };
+        let both = inspection(vec![
+            export("vllm:provider/provider@0.1.0"),
+            export("vllm:provider/provider@0.2.0"),
+        ]);
+        assert_eq!(both.provider_version(), Some("0.2.0"));
+        let old = inspection(vec![export("vllm:provider/provider@0.1.0")]);
+        assert_eq!(old.provider_version(), Some("0.1.0"));
+        let unknown = inspection(vec![export("vllm:provider/provider@0.3.0")]);
+        assert_eq!(unknown.provider_version(), None);
     }
 
     #[test]
@@ -328,15 +362,16 @@ mod tests {
             sockets.contains("wasi:sockets/tcp@0.2.0, wasi:sockets/network@0.2.0"),
             "{sockets}"
         );
-        let newer = refusal(&[], &[export("vllm:provider/provider@0.2.0")]).expect("refused");
+        let newer = refusal(&[], &[export("vllm:provider/provider@0.3.0")]).expect("refused");
         assert!(
-            newer.contains("exports vllm:provider/provider@0.2.0"),
+            newer.contains("exports vllm:provider/provider@0.3.0"),
             "{newer}"
         );
         assert!(
             newer.contains("needs vllm:provider/provider@0.1.0"),
             "{newer}"
         );
+        assert!(newer.contains("vllm:provider/provider@0.2.0"), "{newer}");
         let none = refusal(&[], &[export("wasi:cli/run@0.2.0")]).expect("refused");
         assert!(none.contains("not a vLLM provider plugin"), "{none}");
     }

@@ -81,12 +81,13 @@ mod stream;
 mod warnings;
 
 pub use authority::{Authority, AuthorityError};
-pub use bindings::vllm::provider::types::{
+pub use bindings::{
     AssistantMessage, ChatRequest, Check, CheckStatus, Completion, ConfigError, ConfigInput,
     ConnectionError, ContentPart, ContextLengthError, FinishReason, InputKind, JsonSchemaFormat,
-    KeyValue, Message, Model, ModelCost, ModelNotFoundError, ProviderConfig, ProviderError,
-    ProviderMode, Sampling, ServerError, StreamEvent, StructuredOutput, Tool, ToolCall,
-    ToolCallDelta, ToolCallStart, ToolChoice, ToolResult, Usage,
+    KeyValue, Message, Model, ModelCompat, ModelCost, ModelNotFoundError, ProviderConfig,
+    ProviderError, ProviderMode, Sampling, ServerError, StreamEvent, StructuredOutput,
+    ThinkingFormat, ThinkingLevel, ThinkingProfile, Tool, ToolCall, ToolCallDelta, ToolCallStart,
+    ToolChoice, ToolResult, Usage,
 };
 pub use cache::{CompileCache, LoadInfo, MAX_ENTRIES as CACHE_MAX_ENTRIES};
 pub use capture::CAPTURE_LIMIT;

@@ -1,6 +1,6 @@
 //! Conveniences for building chat requests.
 
-use crate::bindings::{ChatRequest, ContentPart, Message, Sampling};
+use crate::bindings::{ChatRequest, ContentPart, Message, ModelCompat, Sampling};
 
 impl Default for Sampling {
     /// No sampling setting: the server's (and the model's) defaults.
@@ -20,6 +20,18 @@ impl Default for Sampling {
     }
 }
 
+impl ModelCompat {
+    /// No thinking settings: what a model gets when the config says none.
+    pub fn none() -> Self {
+        Self {
+            thinking_format: None,
+            supported_reasoning_efforts: Vec::new(),
+            reasoning_effort_map: Vec::new(),
+            supports_reasoning_effort: None,
+        }
+    }
+}
+
 impl ChatRequest {
     /// A request with the given messages and nothing else set.
     pub fn new(model: impl Into<String>, messages: Vec<Message>) -> Self {
@@ -31,6 +43,9 @@ impl ChatRequest {
             sampling: Sampling::default(),
             chat_template_kwargs_json: None,
             structured_output: None,
+            thinking: None,
+            priority: None,
+            session_id: None,
         }
     }
 

@@ -9,14 +9,14 @@
 
 use wasmtime::Store;
 
-use crate::bindings::ProviderPlugin;
+use crate::bindings::Plugin;
 use crate::slots::Slot;
 use crate::state::HostState;
 
 /// A store with the plugin instantiated in it, not yet used.
 pub(crate) struct Prepared {
     pub(crate) store: Store<HostState>,
-    pub(crate) plugin: ProviderPlugin,
+    pub(crate) plugin: Plugin,
     /// Its place among the live stores.
     pub(crate) slot: Slot,
 }

@@ -49,13 +49,9 @@ impl PluginStream {
         }
         let call = &mut self.call;
         call.store.data_mut().clock.start_call();
-        let result = call
-            .plugin
-            .vllm_provider_provider()
-            .completion_stream()
-            .call_next(&mut call.store, self.handle)
-            .await;
+        let result = call.plugin.next(&mut call.store, self.handle).await;
         let outcome = call.finish(result);
+        call.take_plugin_warnings().await;
         if !matches!(outcome, Ok(Some(_))) {
             self.finished = true;
         }

@@ -1,10 +1,12 @@
 //! Warnings from the plugin: what it accepted but the user should know (a
 //! model card with a bad field, a config key it does not know).
 //!
-//! `vllm:provider@0.1.0` has no place for them in its results, so the
-//! plugin writes each as a line `warning: <text>` to its stderr, which the
-//! sandbox captures anyway. After every call the host takes those lines
-//! out of the capture, scrubs secrets from them, and keeps each once until
+//! A plugin of `vllm:provider@0.2.0` or later returns them from
+//! `take-warnings`, which the host calls after every call. `0.1.0` has no
+//! place for them, so such a plugin writes each as a line `warning: <text>`
+//! to its stderr, which the sandbox captures anyway; after every call the
+//! host takes those lines out of the capture. Either way the host scrubs
+//! secrets from them and keeps each once until
 //! [`crate::Harness::take_warnings`] hands them over.
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,6 +19,9 @@ pub const WARNING_PREFIX: &str = "warning: ";
 /// The most warnings kept between two takes: a plugin that warns in a loop
 /// cannot grow host memory.
 const MAX_KEPT: usize = 64;
+
+/// The longest warning kept, in characters.
+const MAX_WARNING_CHARS: usize = 2000;
 
 /// The warnings gathered since the last take, shared by every call of a
 /// harness.
@@ -42,6 +47,23 @@ impl WarningLog {
                 continue;
             };
             let text = redact(text.trim(), secrets);
+            if !text.is_empty() && kept.len() < MAX_KEPT && !kept.contains(&text) {
+                kept.push(text);
+            }
+        }
+    }
+
+    /// Keeps warnings the plugin returned (`take-warnings`), each cut to
+    /// [`MAX_WARNING_CHARS`] and on one line.
+    pub(crate) fn record_each(&self, warnings: &[String], secrets: &[String]) {
+        let mut kept = self.lock();
+        for warning in warnings {
+            let line: String = warning
+                .chars()
+                .take(MAX_WARNING_CHARS)
+                .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+                .collect();
+            let text = redact(line.trim(), secrets);
             if !text.is_empty() && kept.len() < MAX_KEPT && !kept.contains(&text) {
                 kept.push(text);
             }

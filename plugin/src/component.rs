@@ -19,6 +19,10 @@ struct StreamResource(RefCell<ActiveStream<WasiBody>>);
 impl Guest for Provider {
     type CompletionStream = StreamResource;
 
+    fn take_warnings() -> Vec<String> {
+        WARNINGS.with_borrow_mut(std::mem::take)
+    }
+
     fn resolve_config(input: ConfigInput) -> Result<ProviderConfig, ProviderError> {
         let (config, warnings) = config::resolve_with_warnings(&input)?;
         warn(&warnings);
@@ -60,24 +64,22 @@ impl GuestCompletionStream for StreamResource {
     }
 }
 
-/// Tells the host of what the user should know but that did not stop the
-/// call: `vllm:provider@0.1.0` has no place for it in results, so each is
-/// a line `warning: <text>` on stderr, which hosts capture and show. The
-/// texts escape what servers sent; a line break would split one in two.
+/// The most warnings kept between two `take-warnings`: a host that never
+/// takes them does not make the component grow.
+const MAX_WARNINGS: usize = 64;
+
+thread_local! {
+    /// What the user should know but that did not stop a call, until the
+    /// host takes it.
+    static WARNINGS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Keeps `warnings` for the host's next `take-warnings`.
 fn warn(warnings: &[String]) {
-    use std::io::Write as _;
-    let mut lines = String::new();
-    for warning in warnings {
-        lines.push_str("warning: ");
-        lines.extend(
-            warning
-                .chars()
-                .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
-        );
-        lines.push('\n');
-    }
-    // A warning that cannot be written is lost; the call's result is not.
-    let _ = std::io::stderr().write_all(lines.as_bytes());
+    WARNINGS.with_borrow_mut(|kept| {
+        let room = MAX_WARNINGS.saturating_sub(kept.len());
+        kept.extend(warnings.iter().take(room).cloned());
+    });
 }
 
 crate::wit::export!(Provider with_types_in crate::wit);

@@ -9,12 +9,13 @@ use crate::discovery::{DEFAULT_CONTEXT_WINDOW, DEFAULT_MAX_TOKENS, guess_reasoni
 use crate::env_subst::{SubstError, substitute};
 use crate::url::normalize_base;
 use crate::wit::{
-    ConfigError, ConfigInput, InputKind, Model, ModelCost, ProviderConfig, ProviderError,
-    ProviderMode,
+    ConfigError, ConfigInput, InputKind, Model, ModelCompat, ModelCost, ProviderConfig,
+    ProviderError, ProviderMode,
 };
 use serde_json::{Map, Value};
 
-mod headers;
+mod compat;
+pub(crate) mod headers;
 mod keys;
 mod unknown_keys;
 
@@ -62,11 +63,13 @@ pub fn resolve_with_warnings(
     if let Some(Value::Array(models)) = fields.get("models") {
         for (index, model) in models.iter().enumerate() {
             if let Value::Object(entry) = model {
+                let path = format!("{ROOT}.models[{index}]");
                 warnings.extend(unknown_keys::warnings(
                     entry,
                     unknown_keys::MODEL_KEYS,
-                    &format!("{ROOT}.models[{index}]"),
+                    &path,
                 ));
+                warnings.extend(compat::warnings(entry, &path));
             }
         }
     }
@@ -387,6 +390,8 @@ fn read_model(value: &Value, path: &str) -> Result<Model, ProviderError> {
         }
         Some(max) => max,
     };
+    let compat = compat::read(fields.get("compat"), &format!("{path}.compat"))?;
+    let thinking = crate::thinking_control::profile(&id, reasoning, &compat);
     Ok(Model {
         id,
         name,
@@ -397,7 +402,14 @@ fn read_model(value: &Value, path: &str) -> Result<Model, ProviderError> {
         max_tokens,
         root: None,
         parent: None,
+        compat,
+        thinking,
     })
+}
+
+/// A model's `compat` when the config says nothing of it.
+pub fn no_compat() -> ModelCompat {
+    compat::none()
 }
 
 fn read_input((value, path): (Option<&Value>, String)) -> Result<Vec<InputKind>, ProviderError> {

@@ -95,12 +95,15 @@ impl ModelCard {
     }
 }
 
-/// OpenClaw's rule: an id that mentions r1, reasoning, think or reason.
+/// OpenClaw's rule: an id that mentions r1, reasoning, think or reason; and
+/// a DeepSeek-V4 id.
 pub fn guess_reasoning(id: &str) -> bool {
-    let id = id.to_ascii_lowercase();
+    let lower = id.to_ascii_lowercase();
     ["r1", "reason", "think"]
         .iter()
-        .any(|word| id.contains(word))
+        .any(|word| lower.contains(word))
+        // DeepSeek-V4 thinks unless its template is told not to.
+        || crate::thinking_control::is_deepseek_v4(id)
 }
 
 /// Parse a `GET /models` body. A body that is not a model list is an error;
@@ -180,6 +183,12 @@ pub fn parse_models(body: &[u8], url: &str) -> Result<Discovered, ProviderError>
                 max_tokens: DEFAULT_MAX_TOKENS.min(context_window),
                 root: card.root.clone(),
                 parent: card.parent.clone(),
+                compat: crate::config::no_compat(),
+                thinking: crate::thinking_control::profile(
+                    &card.id,
+                    guess_reasoning(&card.id),
+                    &crate::config::no_compat(),
+                ),
             }
         })
         .collect();

@@ -121,6 +121,12 @@ fn classify(status: u16, error: &ErrorBody, ctx: &RequestContext<'_>) -> Provide
                 message,
             })
         }
+        400 | 413 | 422 if message.contains("Priority scheduling is not enabled") => {
+            ProviderError::BadRequest(format!(
+                "the server rejected the request's priority (HTTP {status}): {message} Start vLLM \
+                 with --scheduling-policy priority, or send no priority"
+            ))
+        }
         400 | 413 | 422 => ProviderError::BadRequest(format!(
             "the server rejected the request (HTTP {status}): {message}"
         )),
@@ -395,6 +401,18 @@ mod tests {
             ProviderError::ContextLengthExceeded(e) => assert_eq!(e.limit, Some(2048)),
             other => panic!("expected context error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_priority_refused_by_the_server_names_the_flag() {
+        let message = "Got priority -100 but Priority scheduling is not enabled.";
+        let body = json!({"error": {"message": message, "type": "BadRequestError", "param": null, "code": 400}});
+        let error = from_http_status(400, body.to_string().as_bytes(), &CTX);
+        let ProviderError::BadRequest(text) = error else {
+            panic!("expected bad-request, got {error:?}");
+        };
+        assert!(text.contains(message), "{text}");
+        assert!(text.contains("--scheduling-policy priority"), "{text}");
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub fn model(id: &str, window: u32, max: u32) -> Model {
         max_tokens: max,
         root: None,
         parent: None,
+        compat: crate::config::no_compat(),
+        thinking: None,
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! The logic modules are plain Rust that compiles and is tested natively;
 //! only `component` (wit-bindgen exports) and `wasi_http` (the transport)
-//! exist on `wasm32`. See `wit/provider.wit` for the interface.
+//! exist on `wasm32`. See `wit/since_v0.2.0/provider.wit` for the interface.
 
 pub mod client;
 pub mod config;
@@ -22,6 +22,7 @@ pub mod retry;
 pub mod sse;
 pub mod stream;
 pub mod think;
+pub mod thinking_control;
 pub mod transport;
 pub mod unparsed_calls;
 pub mod url;

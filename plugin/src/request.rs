@@ -19,7 +19,12 @@ pub struct BuiltRequest {
     pub model: String,
     /// Whether `max_completion_tokens` was lowered to fit the window.
     pub clamped: bool,
+    /// Headers this request adds to the configured ones.
+    pub headers: Vec<(String, String)>,
 }
+
+/// The header that carries a request's session id.
+pub const SESSION_HEADER: &str = "X-Session-ID";
 
 /// Sampling with nothing set: every option is the server's default.
 pub fn default_sampling() -> Sampling {
@@ -47,6 +52,9 @@ pub fn user_text(model: &str, prompt: &str) -> ChatRequest {
         sampling: default_sampling(),
         chat_template_kwargs_json: None,
         structured_output: None,
+        thinking: None,
+        priority: None,
+        session_id: None,
     }
 }
 
@@ -271,10 +279,29 @@ pub fn build(
             body.insert("structured_outputs".into(), value);
         }
     }
+    if let Some(level) = request.thinking {
+        let model = models.iter().find(|m| m.id == model_id);
+        crate::thinking_control::apply(&mut body, model_id, model, level);
+    }
+    if let Some(priority) = request.priority {
+        body.insert("priority".into(), priority.into());
+    }
+    let mut headers = Vec::new();
+    if let Some(session) = request.session_id.as_deref().map(str::trim) {
+        if session.is_empty() {
+            return Err(refused(
+                "session-id",
+                "is empty: leave it out, or give the conversation's id",
+            ));
+        }
+        crate::config::headers::check_value(session, &format!("{REQUEST_PATH}.session-id"))?;
+        headers.push((SESSION_HEADER.to_owned(), session.to_owned()));
+    }
     Ok(BuiltRequest {
         body,
         model: model_id.to_owned(),
         clamped,
+        headers,
     })
 }
 
@@ -522,6 +549,7 @@ mod tests {
                     id: "c1".into(),
                     name: "get".into(),
                     arguments: "{}".into(),
+                    from_text: false,
                 }],
             }),
             Message::Tool(ToolResult {

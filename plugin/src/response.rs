@@ -198,6 +198,7 @@ pub fn parse_reply(
                 .unwrap_or_else(|| format!("call_{index}")),
             name: call.name,
             arguments: json::repaired_arguments(call.arguments),
+            from_text: false,
         })
         .collect();
     let mut finish = choice
@@ -219,6 +220,7 @@ pub fn parse_reply(
                     id: unparsed_calls::call_id(response.id.as_deref(), first + n),
                     name: call.name,
                     arguments: call.arguments,
+                    from_text: true,
                 }),
         );
         finish = unparsed_calls::finish_after_recovery(finish);

@@ -243,6 +243,7 @@ impl StreamAssembler {
                 id,
                 name: call.name,
                 arguments: call.arguments,
+                from_text: true,
             }));
         }
     }
@@ -336,6 +337,7 @@ impl StreamAssembler {
                 id: call.id.unwrap_or_else(|| format!("call_{}", call.index)),
                 name,
                 arguments: json::repaired_arguments(call.arguments),
+                from_text: false,
             }));
         }
         Ok(())
@@ -465,6 +467,7 @@ mod tests {
                 id: "chatcmpl-1-call-0".into(),
                 name: "get_weather".into(),
                 arguments: r#"{"city":"Paris"}"#.into(),
+                from_text: true,
             }]
         );
         assert_eq!(

@@ -5,7 +5,7 @@
 //! adapter touches the generated import and export glue.
 
 wit_bindgen::generate!({
-    path: "../wit",
+    path: "../wit/since_v0.2.0",
     world: "provider-plugin",
     generate_all,
     // Equality for tests and callers; wasi's stream error holds a resource.
@@ -17,7 +17,8 @@ pub use self::exports::vllm::provider::provider::{CompletionStream, Guest, Guest
 pub use self::vllm::provider::types::{
     AssistantMessage, ChatRequest, Check, CheckStatus, Completion, ConfigError, ConfigInput,
     ConnectionError, ContentPart, ContextLengthError, FinishReason, InputKind, JsonSchemaFormat,
-    KeyValue, Message, Model, ModelCost, ModelNotFoundError, ProviderConfig, ProviderError,
-    ProviderMode, Sampling, ServerError, StreamEvent, StructuredOutput, Tool, ToolCall,
-    ToolCallDelta, ToolCallStart, ToolChoice, ToolResult, Usage,
+    KeyValue, Message, Model, ModelCompat, ModelCost, ModelNotFoundError, ProviderConfig,
+    ProviderError, ProviderMode, Sampling, ServerError, StreamEvent, StructuredOutput,
+    ThinkingFormat, ThinkingLevel, ThinkingProfile, Tool, ToolCall, ToolCallDelta, ToolCallStart,
+    ToolChoice, ToolResult, Usage,
 };

@@ -12,7 +12,7 @@ use vllm_provider::request::{FORBIDDEN_FIELDS, build};
 use vllm_provider::sse::{SseDecoder, SseItem};
 use vllm_provider::wit::{
     AssistantMessage, ChatRequest, ContentPart, InputKind, JsonSchemaFormat, Message, Model,
-    ModelCost, Sampling, StructuredOutput, Tool, ToolCall, ToolChoice, ToolResult,
+    ModelCompat, ModelCost, Sampling, StructuredOutput, Tool, ToolCall, ToolChoice, ToolResult,
 };
 
 /// Cases per property (proptest's default is 256).
@@ -164,6 +164,7 @@ fn message() -> impl Strategy<Value = Message> {
             id,
             name,
             arguments,
+            from_text: false,
         }
     });
     prop_oneof![
@@ -261,6 +262,9 @@ fn request() -> impl Strategy<Value = ChatRequest> {
                     sampling,
                     chat_template_kwargs_json: kwargs,
                     structured_output,
+                    thinking: None,
+                    priority: None,
+                    session_id: None,
                 }
             },
         )
@@ -283,6 +287,13 @@ fn known_models(request: &ChatRequest, window: u32) -> Vec<Model> {
         max_tokens: window,
         root: None,
         parent: None,
+        compat: ModelCompat {
+            thinking_format: None,
+            supported_reasoning_efforts: Vec::new(),
+            reasoning_effort_map: Vec::new(),
+            supports_reasoning_effort: None,
+        },
+        thinking: None,
     }]
 }
 

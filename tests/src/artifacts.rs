@@ -18,3 +18,9 @@ pub fn plugin_wasm() -> PathBuf {
 pub fn hostile_wasm() -> PathBuf {
     PathBuf::from(env!("VLLM_TESTS_HOSTILE_WASM"))
 }
+
+/// The provider as built against `vllm:provider@0.1.0`, kept as it was
+/// (see `tests/fixtures/provider-0.1.0/README.md`).
+pub fn plugin_0_1_0_wasm() -> PathBuf {
+    workspace_root().join("tests/fixtures/provider-0.1.0/vllm_provider.wasm")
+}

@@ -343,7 +343,7 @@ world other { export greeter; }`,
     try {
       assert.throws(
         () => new ComponentSandbox({ allowedUrl: "http://127.0.0.1:8000/v1", component: "other", componentDir: other.dir }),
-        /not vllm:provider\/provider@0\.1\.0/,
+        /not vllm:provider\/provider@0\.2\.0 or vllm:provider\/provider@0\.1\.0/,
       );
     } finally {
       other.remove();

@@ -97,9 +97,25 @@ describe("createStreamFn", () => {
     });
     assert.deepEqual(messages, [
       { tag: "user", val: [{ tag: "text", val: "weather?" }] },
-      { tag: "assistant", val: { text: undefined, reasoning: undefined, toolCalls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' }] } },
+      { tag: "assistant", val: { text: undefined, reasoning: undefined, toolCalls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}', fromText: false }] } },
       { tag: "tool", val: { toolCallId: "call_1", content: "Sunny" } },
     ]);
+  });
+
+  test("OpenClaw's thinking level, the model's compat and the session id reach the wire", async () => {
+    const context = { messages: [{ role: "user", content: "hi", timestamp: 1 }] };
+    const qwen = { ...model, compat: { thinkingFormat: "qwen-chat-template", supportedReasoningEfforts: ["high"] } };
+    await collect(streamFn(qwen, context, { apiKey: KEY, reasoning: "off", sessionId: "session-7" }));
+    const off = mock.requests.at(-1);
+    assert.deepEqual(off.body.chat_template_kwargs, { enable_thinking: false });
+    assert.equal(off.headers["x-session-id"], "session-7");
+    await collect(streamFn(qwen, context, { apiKey: KEY, reasoning: "high" }));
+    const high = mock.requests.at(-1);
+    assert.deepEqual(high.body.chat_template_kwargs, { enable_thinking: true, reasoning_effort: "high" });
+    assert.equal(high.headers["x-session-id"], undefined);
+    // A model without compat: nothing about thinking goes out.
+    await collect(streamFn(model, context, { apiKey: KEY, reasoning: "off" }));
+    assert.equal(mock.requests.at(-1).body.chat_template_kwargs, undefined);
   });
 
   test("a failed call (a wrong key) ends the stream with one error event, and nothing throws", async () => {

@@ -47,6 +47,9 @@ fn to_text(file: &Path, size: usize, inspection: &Inspection) -> String {
         None => out.push_str("Verdict   accepted: the harness will load it\n"),
         Some(reason) => out.push_str(&format!("Verdict   REFUSED: {reason}\n")),
     }
+    if let Some(version) = inspection.provider_version() {
+        out.push_str(&format!("Version   vllm:provider@{version}\n"));
+    }
     out.push_str("\nWorld\n");
     for line in inspection.world().lines() {
         out.push_str(&format!("  {line}\n"));
@@ -78,7 +81,8 @@ fn to_text(file: &Path, size: usize, inspection: &Inspection) -> String {
 }
 
 /// `--json`: `{"file","bytes","accepted","refusal","world","imports":[{"name",
-/// "kind","granted","grants"}],"exports":[{"name","kind","functions"}]}`.
+/// "kind","granted","grants"}],"exports":[{"name","kind","functions"}],
+/// "version"}` (`version`: the `vllm:provider` version it is run as, or null).
 fn to_json(file: &Path, size: usize, inspection: &Inspection) -> String {
     #[derive(Serialize)]
     struct Import<'a> {
@@ -102,6 +106,7 @@ fn to_json(file: &Path, size: usize, inspection: &Inspection) -> String {
         world: String,
         imports: Vec<Import<'a>>,
         exports: Vec<Export<'a>>,
+        version: Option<&'a str>,
     }
     let report = Report {
         file: file.display().to_string(),
@@ -128,6 +133,7 @@ fn to_json(file: &Path, size: usize, inspection: &Inspection) -> String {
                 functions: &e.functions,
             })
             .collect(),
+        version: inspection.provider_version(),
     };
     serde_json::to_string(&report).unwrap_or_default()
 }

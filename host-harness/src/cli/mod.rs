@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use vllm_harness::ThinkingLevel;
 
 pub mod chat;
 pub mod config_file;
@@ -18,6 +19,7 @@ pub mod setup;
 pub mod show_config;
 pub mod table;
 pub mod terminal;
+pub mod thinking;
 pub mod tools_file;
 
 use fail::Failure;
@@ -99,6 +101,10 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
         Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(s),
         _ => Err("expected a number of seconds between 0 and 86400".to_owned()),
     }
+}
+
+fn parse_thinking(text: &str) -> Result<ThinkingLevel, String> {
+    thinking::parse(text)
 }
 
 fn parse_temperature(text: &str) -> Result<f32, String> {
@@ -195,6 +201,16 @@ pub struct ChatArgs {
     /// Sampling temperature (0 or more; 0 is greedy)
     #[arg(long, value_name = "T", allow_negative_numbers = true, value_parser = parse_temperature)]
     pub temperature: Option<f32>,
+    /// How far the model should think: off, minimal, low, medium, high, xhigh or max (sent for
+    /// models whose thinking the provider controls; see `models list --json`)
+    #[arg(long, value_name = "LEVEL", value_parser = parse_thinking)]
+    pub thinking: Option<ThinkingLevel>,
+    /// vLLM request priority: lower runs sooner (the server needs --scheduling-policy priority)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub priority: Option<i32>,
+    /// Session id, sent as the X-Session-ID header (vLLM's router keeps a session on one replica)
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
     /// Wait for the whole reply instead of streaming it
     #[arg(long)]
     pub no_stream: bool,

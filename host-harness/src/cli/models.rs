@@ -106,6 +106,17 @@ pub struct ModelJson<'a> {
     input: Vec<&'static str>,
     root: Option<&'a str>,
     parent: Option<&'a str>,
+    /// The thinking levels `chat --thinking` controls for it; null when a
+    /// level changes nothing on the wire.
+    thinking: Option<ThinkingJson>,
+}
+
+/// A model's thinking profile as `--json` prints it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThinkingJson {
+    levels: Vec<&'static str>,
+    default_level: &'static str,
 }
 
 impl<'a> ModelJson<'a> {
@@ -121,6 +132,14 @@ impl<'a> ModelJson<'a> {
             input: model.input.iter().map(|k| input_name(*k)).collect(),
             root: model.root.as_deref(),
             parent: model.parent.as_deref(),
+            thinking: model.thinking.as_ref().map(|profile| ThinkingJson {
+                levels: profile
+                    .levels
+                    .iter()
+                    .map(|l| super::thinking::name(*l))
+                    .collect(),
+                default_level: super::thinking::name(profile.default_level),
+            }),
         }
     }
 
@@ -188,6 +207,8 @@ pub(crate) mod tests {
             max_tokens: 2048,
             root: None,
             parent: None,
+            compat: vllm_harness::ModelCompat::none(),
+            thinking: None,
         }
     }
 
@@ -264,7 +285,7 @@ pub(crate) mod tests {
         let text = list_json(&[m]);
         assert_eq!(
             text,
-            r#"{"count":1,"models":[{"key":"vllm/m1","id":"m1","name":"m1","contextWindow":2048,"maxTokens":2048,"reasoning":false,"input":["text"],"root":"/models/m1","parent":null}]}"#
+            r#"{"count":1,"models":[{"key":"vllm/m1","id":"m1","name":"m1","contextWindow":2048,"maxTokens":2048,"reasoning":false,"input":["text"],"root":"/models/m1","parent":null,"thinking":null}]}"#
         );
         assert_eq!(list_json(&[]), r#"{"count":0,"models":[]}"#);
     }

@@ -51,9 +51,9 @@ fn models_list_json_has_the_documented_shape() {
     run.code(0).keeps_the_key();
     let expected = concat!(
         r#"{"count":3,"models":["#,
-        r#"{"key":"vllm/mock-model","id":"mock-model","name":"mock-model","contextWindow":2048,"maxTokens":2048,"reasoning":false,"input":["text"],"root":"/models/mock-model","parent":null},"#,
-        r#"{"key":"vllm/qwen3-think","id":"qwen3-think","name":"qwen3-think","contextWindow":4096,"maxTokens":4096,"reasoning":true,"input":["text"],"root":"/models/qwen3-think","parent":null},"#,
-        r#"{"key":"vllm/sql-lora","id":"sql-lora","name":"sql-lora","contextWindow":4096,"maxTokens":4096,"reasoning":false,"input":["text"],"root":"/adapters/sql-lora","parent":"qwen3-think"}"#,
+        r#"{"key":"vllm/mock-model","id":"mock-model","name":"mock-model","contextWindow":2048,"maxTokens":2048,"reasoning":false,"input":["text"],"root":"/models/mock-model","parent":null,"thinking":null},"#,
+        r#"{"key":"vllm/qwen3-think","id":"qwen3-think","name":"qwen3-think","contextWindow":4096,"maxTokens":4096,"reasoning":true,"input":["text"],"root":"/models/qwen3-think","parent":null,"thinking":null},"#,
+        r#"{"key":"vllm/sql-lora","id":"sql-lora","name":"sql-lora","contextWindow":4096,"maxTokens":4096,"reasoning":false,"input":["text"],"root":"/adapters/sql-lora","parent":"qwen3-think","thinking":null}"#,
         "]}\n"
     );
     assert_eq!(run.stdout, expected);

@@ -1478,6 +1478,7 @@ async fn requests_carry_no_openai_only_fields_and_no_attribution_headers() {
                 id: "call-1".into(),
                 name: "get_weather".into(),
                 arguments: r#"{"city": "Oslo"}"#.into(),
+                from_text: false,
             }],
         }),
         Message::Tool(ToolResult {

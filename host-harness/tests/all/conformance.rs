@@ -270,6 +270,7 @@ async fn a_tool_result_turn_is_answered() {
             id: "call_1".into(),
             name: "get_weather".into(),
             arguments: r#"{"city": "Paris"}"#.into(),
+            from_text: false,
         }],
     }));
     turn.messages.push(Message::Tool(ToolResult {

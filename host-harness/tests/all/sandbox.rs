@@ -252,7 +252,7 @@ fn refusal(wasm: &[u8]) -> String {
     }
 }
 
-const PROVIDER: &str = "vllm:provider/provider@0.1.0";
+const PROVIDER: &str = "vllm:provider/provider@0.2.0";
 
 #[test]
 fn components_that_ask_for_more_than_the_sandbox_grants_are_refused_at_load() {
@@ -279,13 +279,13 @@ fn components_that_ask_for_more_than_the_sandbox_grants_are_refused_at_load() {
         files.contains("wasi:filesystem/types@0.2.0, wasi:filesystem/preopens@0.2.0"),
         "{files}"
     );
-    let newer = refusal(&component(&[], "vllm:provider/provider@0.2.0"));
+    let newer = refusal(&component(&[], "vllm:provider/provider@0.3.0"));
     assert!(
-        newer.contains("exports vllm:provider/provider@0.2.0"),
+        newer.contains("exports vllm:provider/provider@0.3.0"),
         "{newer}"
     );
     assert!(
-        newer.contains("needs vllm:provider/provider@0.1.0"),
+        newer.contains("needs vllm:provider/provider@0.1.0 or vllm:provider/provider@0.2.0"),
         "{newer}"
     );
     let other = refusal(&component(&[], "wasi:cli/run@0.2.0"));
@@ -379,6 +379,7 @@ fn inspect_shows_the_real_plugins_world_imports_and_exports() {
         "complete(",
         "start-stream(",
         "diagnose(",
+        "take-warnings(",
         "[method]completion-stream.next(",
     ] {
         assert!(
@@ -389,6 +390,7 @@ fn inspect_shows_the_real_plugins_world_imports_and_exports() {
     let world = json["world"].as_str().expect("world");
     assert!(world.starts_with("world plugin {"), "{world}");
     assert!(world.contains(&format!("export {PROVIDER} {{")), "{world}");
+    assert_eq!(json["version"], "0.2.0");
 
     let text = Cli::new().run(&["inspect", plugin_arg]);
     text.code(0);

@@ -199,7 +199,16 @@ impl<'a, T: Transport> Client<'a, T> {
         let mut retried = false;
         loop {
             let body = crate::json::object_bytes(&built.body);
-            let http = self.request(Method::Post, url.clone(), self.headers(true, stream), body);
+            let mut headers = self.headers(true, stream);
+            // The request's own headers (its session) replace configured ones.
+            headers.retain(|(name, _)| {
+                !built
+                    .headers
+                    .iter()
+                    .any(|(own, _)| own.eq_ignore_ascii_case(name))
+            });
+            headers.extend(built.headers.iter().cloned());
+            let http = self.request(Method::Post, url.clone(), headers, body);
             let Sent {
                 mut response,
                 gave_up,

@@ -90,7 +90,7 @@ fn check_name(name: &str, path: &str) -> Result<(), ProviderError> {
 
 /// Values may hold any text but control characters (a tab is allowed): a
 /// line break would end the header, and HTTP refuses the others.
-fn check_value(text: &str, path: &str) -> Result<(), ProviderError> {
+pub(crate) fn check_value(text: &str, path: &str) -> Result<(), ProviderError> {
     match text.chars().find(|c| c.is_control() && *c != '\t') {
         None => Ok(()),
         Some(c @ ('\r' | '\n')) => Err(invalid(

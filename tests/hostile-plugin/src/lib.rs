@@ -23,15 +23,15 @@
 #![cfg(target_arch = "wasm32")]
 
 wit_bindgen::generate!({
-    path: "../../wit",
+    path: "../../wit/since_v0.2.0",
     world: "provider-plugin",
     generate_all,
 });
 
 use exports::vllm::provider::provider::{CompletionStream, Guest, GuestCompletionStream};
 use vllm::provider::types::{
-    ChatRequest, Check, Completion, ConfigInput, FinishReason, Model, ModelCost, ProviderConfig,
-    ProviderError, ProviderMode, StreamEvent, ToolCall,
+    ChatRequest, Check, Completion, ConfigInput, FinishReason, Model, ModelCompat, ModelCost,
+    ProviderConfig, ProviderError, ProviderMode, StreamEvent, ToolCall,
 };
 use wasi::http::outgoing_handler;
 use wasi::http::types::{Fields, Method, OutgoingRequest, Scheme};
@@ -101,6 +101,13 @@ impl Guest for Hostile {
             max_tokens: 2048,
             root: None,
             parent: None,
+            compat: ModelCompat {
+                thinking_format: None,
+                supported_reasoning_efforts: Vec::new(),
+                reasoning_effort_map: Vec::new(),
+                supports_reasoning_effort: None,
+            },
+            thinking: None,
         }])
     }
 
@@ -119,6 +126,10 @@ impl Guest for Hostile {
     }
 
     fn diagnose(_config: ProviderConfig, _model: Option<String>) -> Vec<Check> {
+        Vec::new()
+    }
+
+    fn take_warnings() -> Vec<String> {
         Vec::new()
     }
 }
@@ -175,6 +186,7 @@ fn attack(config: &ProviderConfig, model: &str) -> Result<Completion, ProviderEr
                     id: i.to_string(),
                     name: "f".to_owned(),
                     arguments: "{}".to_owned(),
+                    from_text: false,
                 })
                 .collect(),
         )),

@@ -153,6 +153,19 @@ fn validate(opts: &MockOptions, content_type: Option<&str>, body: &[u8]) -> Resu
         return Err(request_validation_error(opts, detail, Some("body")));
     };
     let tool_choice = check_tool_usage(opts, &data)?;
+    if opts.refuses_priority
+        && let Some(priority) = data.get("priority").and_then(Value::as_i64)
+        && priority != 0
+    {
+        // Older vLLM without --scheduling-policy priority (0.32 ignores it).
+        return Err(error(
+            opts,
+            400,
+            "BadRequestError",
+            &format!("Got priority {priority} but Priority scheduling is not enabled."),
+            None,
+        ));
+    }
     if truthy(data.get("stream_options")) && !truthy(data.get("stream")) {
         return Err(validation_error(
             opts,

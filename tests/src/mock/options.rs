@@ -73,6 +73,9 @@ pub struct MockOptions {
     /// finds no call and passes the model's `<tool_call>` blocks on as
     /// content.
     pub parser_misses_calls: bool,
+    /// Like vLLM before 0.32 without `--scheduling-policy priority`: a
+    /// non-zero `priority` is a 400.
+    pub refuses_priority: bool,
     /// Like `--reasoning-parser qwen3`: `<think>` text goes to `reasoning`.
     pub reasoning_parser: bool,
     /// What `GET /version` reports.
@@ -107,6 +110,7 @@ impl Default for MockOptions {
             api_key: None,
             auto_tool_choice: false,
             parser_misses_calls: false,
+            refuses_priority: false,
             reasoning_parser: false,
             version: DEFAULT_VERSION.to_owned(),
             legacy_error_shape: false,

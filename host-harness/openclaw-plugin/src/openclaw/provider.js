@@ -16,7 +16,7 @@ import {
 } from "./config.js";
 import { AssistantEventStream } from "./event-stream.js";
 import { EventMapper } from "./events.js";
-import { chatRequest } from "./request.js";
+import { chatRequest, withOpenClawModel } from "./request.js";
 import { ProviderError } from "../sandbox/index.js";
 import { printable } from "../sandbox/errors.js";
 import { sandboxFor } from "./sandboxes.js";
@@ -109,7 +109,8 @@ export function createStreamFn(ctx) {
     (async () => {
       const baseUrl = model.baseUrl || configuredBaseUrl(config);
       const { sandbox, resolved } = await resolveIn(config, { apiKey: options.apiKey, baseUrl, signal });
-      for await (const events of sandbox.stream(resolved, chatRequest(model, context, options), { signal })) {
+      const request = chatRequest(model, context, options);
+      for await (const events of sandbox.stream(withOpenClawModel(resolved, model), request, { signal })) {
         for (const event of events) mapper.push(event);
       }
       mapper.finish();

@@ -27,7 +27,7 @@ function assistantMessage(message) {
     .join("");
   const toolCalls = message.content
     .filter((part) => part.type === "toolCall")
-    .map((call) => ({ id: call.id, name: call.name, arguments: JSON.stringify(call.arguments ?? {}) }));
+    .map((call) => ({ id: call.id, name: call.name, arguments: JSON.stringify(call.arguments ?? {}), fromText: false }));
   return {
     tag: "assistant",
     val: { text: text || undefined, reasoning: reasoning || undefined, toolCalls },
@@ -77,6 +77,55 @@ function structuredOutput(format) {
   return undefined;
 }
 
+/** OpenClaw's `compat` of a model as the WIT `model-compat` (its thinking settings only). */
+export function witCompat(compat) {
+  const format = compat?.thinkingFormat;
+  const strings = (list) => (Array.isArray(list) ? list.filter((e) => typeof e === "string" && e.trim()).map((e) => e.trim()) : []);
+  const map = compat?.reasoningEffortMap && typeof compat.reasoningEffortMap === "object" ? compat.reasoningEffortMap : {};
+  return {
+    thinkingFormat: format === "qwen-chat-template" || format === "qwen" ? format : undefined,
+    supportedReasoningEfforts: strings(compat?.supportedReasoningEfforts),
+    reasoningEffortMap: Object.entries(map)
+      .filter(([, effort]) => typeof effort === "string" && effort.trim())
+      .map(([level, effort]) => ({ name: level.trim().toLowerCase(), value: effort.trim() })),
+    supportsReasoningEffort: typeof compat?.supportsReasoningEffort === "boolean" ? compat.supportsReasoningEffort : undefined,
+  };
+}
+
+/**
+ * The resolved provider config with OpenClaw's view of `model` (its
+ * reasoning flag and `compat`) in place of the component's own, so that
+ * the component puts the call's thinking level on the wire as OpenClaw's
+ * config says the model's template takes it.
+ */
+export function withOpenClawModel(resolved, model) {
+  const listed = resolved.models.find((m) => m.id === model.id);
+  const window = Number.isInteger(model.contextWindow) && model.contextWindow > 0 ? model.contextWindow : undefined;
+  const entry = {
+    id: model.id,
+    name: listed?.name ?? model.name ?? model.id,
+    reasoning: typeof model.reasoning === "boolean" ? model.reasoning : (listed?.reasoning ?? false),
+    input: listed?.input ?? (Array.isArray(model.input) ? model.input.filter((k) => k === "text" || k === "image") : ["text"]),
+    cost: listed?.cost ?? { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+    contextWindow: listed?.contextWindow ?? window ?? 128000,
+    maxTokens: listed?.maxTokens ?? Math.min(8192, window ?? 128000),
+    root: listed?.root,
+    parent: listed?.parent,
+    compat: model.compat ? witCompat(model.compat) : (listed?.compat ?? witCompat(undefined)),
+    thinking: undefined,
+  };
+  return { ...resolved, models: [...resolved.models.filter((m) => m.id !== model.id), entry] };
+}
+
+/** OpenClaw's thinking levels, which are the WIT `thinking-level` names. */
+const THINKING_LEVELS = new Set(["off", "minimal", "low", "medium", "high", "xhigh", "max"]);
+
+/** The call's thinking level (OpenClaw passes it as `reasoning`), if it is one. */
+function thinkingLevel(options) {
+  const level = typeof options.reasoning === "string" ? options.reasoning.trim().toLowerCase() : undefined;
+  return THINKING_LEVELS.has(level) ? level : undefined;
+}
+
 /** The WIT `chat-request` for one OpenClaw StreamFn call. */
 export function chatRequest(model, context, options = {}) {
   return {
@@ -102,5 +151,8 @@ export function chatRequest(model, context, options = {}) {
     },
     chatTemplateKwargsJson: undefined,
     structuredOutput: structuredOutput(options.responseFormat),
+    thinking: thinkingLevel(options),
+    priority: undefined,
+    sessionId: typeof options.sessionId === "string" && options.sessionId.trim() ? options.sessionId : undefined,
   };
 }

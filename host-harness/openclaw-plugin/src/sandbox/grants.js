@@ -26,7 +26,8 @@ export const GRANTED_IMPORTS = Object.freeze([
   "wasi:io/streams",
 ]);
 
-export const REQUIRED_EXPORT = "vllm:provider/provider@0.1.0";
+/** The provider interfaces this sandbox calls, newest first (older plugins keep working). */
+export const PROVIDER_EXPORTS = ["vllm:provider/provider@0.2.0", "vllm:provider/provider@0.1.0"];
 
 /** Throws a "forbidden" SandboxError unless the world in `componentDir`'s SOURCE.json is one the sandbox serves. */
 export function checkWorld(componentDir) {
@@ -47,10 +48,10 @@ export function checkWorld(componentDir) {
       `the component imports ${extra.join(", ")}, which this sandbox does not grant (it grants ${GRANTED_IMPORTS.join(", ")}); nothing was run`,
     );
   }
-  if (!record.exports.includes(REQUIRED_EXPORT)) {
+  if (!PROVIDER_EXPORTS.some((name) => record.exports.includes(name))) {
     throw new SandboxError(
       "forbidden",
-      `the component exports ${record.exports.join(", ") || "nothing"}, not ${REQUIRED_EXPORT}: it is not a vLLM provider plugin this sandbox can call`,
+      `the component exports ${record.exports.join(", ") || "nothing"}, not ${PROVIDER_EXPORTS.join(" or ")}: it is not a vLLM provider plugin this sandbox can call`,
     );
   }
 }

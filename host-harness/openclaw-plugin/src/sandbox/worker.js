@@ -11,6 +11,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parentPort, workerData } from "node:worker_threads";
+import { printable } from "./errors.js";
 import { oversize } from "./footprint.js";
 import { sandboxImports, SandboxTrap } from "./imports.js";
 import { limitMemory } from "./wasm-memory.js";
@@ -67,9 +68,42 @@ function checked(value) {
   return value;
 }
 
-async function run({ id, op, args }) {
+/** The most warnings one call writes, and the longest one. */
+const MAX_WARNINGS = 64;
+const MAX_WARNING_CHARS = 2000;
+
+/**
+ * Writes what the component said the user should know (`take-warnings`,
+ * vllm:provider@0.2.0) to stderr as `warning: ` lines, as a 0.1.0
+ * component wrote them itself. A component that cannot answer loses its
+ * warnings, not the call's result.
+ */
+function writeWarnings(provider) {
+  if (typeof provider.takeWarnings !== "function") return;
+  let warnings;
+  try {
+    warnings = provider.takeWarnings();
+  } catch {
+    return;
+  }
+  if (!Array.isArray(warnings)) return;
+  const lines = warnings
+    .slice(0, MAX_WARNINGS)
+    .map((warning) => `warning: ${printable(String(warning).slice(0, MAX_WARNING_CHARS))}\n`);
+  if (lines.length > 0) process.stderr.write(lines.join(""));
+}
+
+async function run(message) {
   const root = await instantiate(getCoreModule, imports);
-  const provider = root.provider ?? root["vllm:provider/provider@0.1.0"];
+  const provider = root.provider ?? root["vllm:provider/provider@0.2.0"] ?? root["vllm:provider/provider@0.1.0"];
+  try {
+    return operate(provider, message);
+  } finally {
+    writeWarnings(provider);
+  }
+}
+
+function operate(provider, { id, op, args }) {
   switch (op) {
     case "resolveConfig":
       return checked(provider.resolveConfig(args[0]));

@@ -60,6 +60,9 @@ pub async fn run(global: &GlobalArgs, args: &ChatArgs) -> anyhow::Result<()> {
     request.tool_choice = tool_choice;
     request.sampling.max_tokens = args.max_tokens;
     request.sampling.temperature = args.temperature;
+    request.thinking = args.thinking;
+    request.priority = args.priority;
+    request.session_id = args.session.clone();
 
     let mut reply = Reply::new(model);
     let mut out = Printer::new(!args.json);

@@ -110,6 +110,7 @@ mod tests {
                 id: "c1".into(),
                 name: "f".into(),
                 arguments: "{\"a\":1}".into(),
+                from_text: false,
             }),
             StreamEvent::Usage(Usage {
                 input: 3,
@@ -125,7 +126,7 @@ mod tests {
         }
         assert_eq!(
             reply.to_json(),
-            r#"{"model":"served","text":"Hello","reasoning":"hmm","toolCalls":[{"id":"c1","name":"f","arguments":"{\"a\":1}"}],"finishReason":"tool_calls","usage":{"input":3,"output":2,"cacheRead":0,"total":5},"error":null}"#
+            r#"{"model":"served","text":"Hello","reasoning":"hmm","toolCalls":[{"id":"c1","name":"f","arguments":"{\"a\":1}","fromText":false}],"finishReason":"tool_calls","usage":{"input":3,"output":2,"cacheRead":0,"total":5},"error":null}"#
         );
         assert_eq!(
             reply.summary(),

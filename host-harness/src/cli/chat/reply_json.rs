@@ -19,6 +19,7 @@ impl Reply {
                     id: &c.id,
                     name: &c.name,
                     arguments: &c.arguments,
+                    from_text: c.from_text,
                 })
                 .collect(),
             finish_reason: self.finish.as_ref().map(finish_name),
@@ -62,10 +63,13 @@ struct ErrorJson<'a> {
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 struct ToolCallJson<'a> {
     id: &'a str,
     name: &'a str,
     arguments: &'a str,
+    /// The server passed the call on as text; the plugin recovered it.
+    from_text: bool,
 }
 
 #[derive(Debug, Serialize)]

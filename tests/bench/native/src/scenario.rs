@@ -67,6 +67,8 @@ pub fn config(job: &Job) -> ProviderConfig {
             max_tokens: job.max_tokens,
             root: None,
             parent: None,
+            compat: vllm_provider::config::no_compat(),
+            thinking: None,
         }],
     }
 }
