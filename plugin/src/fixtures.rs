@@ -38,3 +38,14 @@ pub fn request_with_tools(tools: &[&str]) -> ChatRequest {
         .collect();
     request
 }
+
+/// The visible text of a stream's events, joined.
+pub fn text_of(events: &[crate::wit::StreamEvent]) -> String {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            crate::wit::StreamEvent::TextDelta(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
+}

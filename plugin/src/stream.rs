@@ -425,15 +425,7 @@ mod tests {
         out
     }
 
-    fn text_of(events: &[StreamEvent]) -> String {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                StreamEvent::TextDelta(t) => Some(t.as_str()),
-                _ => None,
-            })
-            .collect()
-    }
+    use crate::fixtures::text_of;
 
     #[test]
     fn calls_written_as_text_become_calls_when_their_tool_was_offered() {

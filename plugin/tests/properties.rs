@@ -12,7 +12,7 @@ use vllm_provider::request::{FORBIDDEN_FIELDS, build};
 use vllm_provider::sse::{SseDecoder, SseItem};
 use vllm_provider::wit::{
     AssistantMessage, ChatRequest, ContentPart, InputKind, JsonSchemaFormat, Message, Model,
-    ModelCompat, ModelCost, Sampling, StructuredOutput, Tool, ToolCall, ToolChoice, ToolResult,
+    ModelCost, Sampling, StructuredOutput, Tool, ToolCall, ToolChoice, ToolResult,
 };
 
 /// Cases per property (proptest's default is 256).
@@ -287,12 +287,7 @@ fn known_models(request: &ChatRequest, window: u32) -> Vec<Model> {
         max_tokens: window,
         root: None,
         parent: None,
-        compat: ModelCompat {
-            thinking_format: None,
-            supported_reasoning_efforts: Vec::new(),
-            reasoning_effort_map: Vec::new(),
-            supports_reasoning_effort: None,
-        },
+        compat: vllm_provider::config::no_compat(),
         thinking: None,
     }]
 }

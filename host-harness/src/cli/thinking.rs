@@ -46,6 +46,10 @@ mod tests {
             assert_eq!(name(level), name_);
         }
         assert_eq!(parse(" HIGH "), Ok(ThinkingLevel::High));
-        assert!(parse("on").expect_err("not a level").contains("off, minimal, low"));
+        assert!(
+            parse("on")
+                .expect_err("not a level")
+                .contains("off, minimal, low")
+        );
     }
 }

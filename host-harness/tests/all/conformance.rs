@@ -255,6 +255,42 @@ async fn reasoning_is_kept_apart_from_the_text() {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs real vLLM servers: run tests/run-all.sh"]
+async fn a_thinking_level_turns_the_templates_thinking_off_and_on() {
+    let mut config = config(&tools_server(), None).await;
+    // What an OpenClaw config says of a model with a Qwen 3 style template.
+    for model in &mut config.models {
+        model.reasoning = true;
+        model.compat.thinking_format = Some(vllm_harness::ThinkingFormat::QwenChatTemplate);
+    }
+    let h = plugin().await;
+    let prompt = "Think step by step: what is 2 + 2?";
+    for streamed in [false, true] {
+        let mut off = request(prompt);
+        off.thinking = Some(vllm_harness::ThinkingLevel::Off);
+        let mut on = request(prompt);
+        on.thinking = Some(vllm_harness::ThinkingLevel::High);
+        let (off, on) = if streamed {
+            let (off, on) = (stream(&config, off).await, stream(&config, on).await);
+            ((off.text, off.reasoning), (on.text, on.reasoning))
+        } else {
+            let off = h.complete(&config, off).await.expect("complete");
+            let on = h.complete(&config, on).await.expect("complete");
+            ((off.text, off.reasoning), (on.text, on.reasoning))
+        };
+        assert_eq!(
+            off.1, "",
+            "thinking off left reasoning (streamed: {streamed})"
+        );
+        assert_eq!(off.0.trim(), "2 + 2 = 4.", "streamed: {streamed}");
+        assert!(
+            !on.1.trim().is_empty(),
+            "thinking on gave no reasoning (streamed: {streamed})"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs real vLLM servers: run tests/run-all.sh"]
 async fn a_tool_result_turn_is_answered() {
     let config = config(&tools_server(), None).await;
     let h = plugin().await;

@@ -5,6 +5,7 @@ mod retries;
 mod stream;
 
 use super::*;
+use crate::fixtures::text_of as text;
 
 fn tiny() -> Model {
     crate::fixtures::model("tiny", 2048, 2048)
@@ -191,14 +192,4 @@ fn read_to_error<B: ResponseBody>(
         }
     }
     panic!("no error after 10000 batches");
-}
-
-fn text(events: &[StreamEvent]) -> String {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            StreamEvent::TextDelta(t) => Some(t.as_str()),
-            _ => None,
-        })
-        .collect()
 }
