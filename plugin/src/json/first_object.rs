@@ -9,41 +9,61 @@
 /// at `text`'s first non-blank character, or `None` when that is not `{` or
 /// the object does not close within `text`.
 pub fn object_end(text: &str) -> Option<usize> {
-    let start = text.find(|c: char| !c.is_ascii_whitespace())?;
-    let bytes = text.as_bytes();
-    if bytes[start] != b'{' {
-        return None;
-    }
-    // The closers expected, innermost last: `]` cannot close a `{`.
-    let mut open: Vec<u8> = Vec::new();
-    let mut in_string = false;
-    let mut escaped = false;
-    for (offset, &byte) in bytes[start..].iter().enumerate() {
-        if in_string {
+    ObjectScanner::default().scan(text)
+}
+
+/// [`object_end`] over a text that grows: each [`ObjectScanner::scan`] reads
+/// only what was added since the last, so a text that arrives in many
+/// pieces costs its length once, not once per piece.
+#[derive(Debug, Default, Clone)]
+pub struct ObjectScanner {
+    /// The closers expected, innermost last: `]` cannot close a `{`.
+    open: Vec<u8>,
+    in_string: bool,
+    escaped: bool,
+    /// Bytes of the text read so far.
+    seen: usize,
+    /// The text does not start an object, or closes a bracket it never opened.
+    failed: bool,
+}
+
+impl ObjectScanner {
+    /// Reads `text` (the text so far: what an earlier call saw, and more)
+    /// from where the last call stopped; the object's end once it closes.
+    pub fn scan(&mut self, text: &str) -> Option<usize> {
+        let bytes = text.as_bytes();
+        while !self.failed && self.seen < bytes.len() {
+            let byte = bytes[self.seen];
+            self.seen += 1;
+            if self.in_string {
+                match byte {
+                    _ if self.escaped => self.escaped = false,
+                    b'\\' => self.escaped = true,
+                    b'"' => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
             match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
+                b' ' | b'\t' | b'\n' | b'\r' if self.open.is_empty() => {}
+                b'{' => self.open.push(b'}'),
+                _ if self.open.is_empty() => self.failed = true,
+                b'[' => self.open.push(b']'),
+                b'"' => self.in_string = true,
+                b'}' | b']' => {
+                    if self.open.pop() != Some(byte) {
+                        self.failed = true;
+                    } else if self.open.is_empty() {
+                        // Done: the scanner reads no further.
+                        self.failed = true;
+                        return Some(self.seen);
+                    }
+                }
                 _ => {}
             }
-            continue;
         }
-        match byte {
-            b'"' => in_string = true,
-            b'{' => open.push(b'}'),
-            b'[' => open.push(b']'),
-            b'}' | b']' => {
-                if open.pop() != Some(byte) {
-                    return None;
-                }
-                if open.is_empty() {
-                    return Some(start + offset + 1);
-                }
-            }
-            _ => {}
-        }
+        None
     }
-    None
 }
 
 /// `arguments` as the server sent them when they are JSON, else their first
@@ -82,6 +102,24 @@ mod tests {
         assert_eq!(object_end("text {}"), None);
         assert_eq!(object_end(r#"{"a": "}"#), None);
         assert_eq!(object_end(r#"{"a": 1]]"#), None);
+    }
+
+    #[test]
+    fn scanning_a_growing_text_finds_what_one_scan_finds() {
+        for text in [
+            r#"  {"a": {"b": [1, "}"]}, "c": "\"}"} tail"#,
+            r#"{"a": "}"#,
+            r#"x {}"#,
+            r#"{"a": 1]]"#,
+        ] {
+            let whole = object_end(text);
+            for cut in 0..=text.len() {
+                let mut scanner = ObjectScanner::default();
+                let first = scanner.scan(&text[..cut]);
+                let found = first.or_else(|| scanner.scan(text));
+                assert_eq!(found, whole, "{text:?} cut at {cut}");
+            }
+        }
     }
 
     #[test]

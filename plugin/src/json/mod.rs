@@ -64,7 +64,7 @@ pub(crate) mod mirror;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub(crate) use first_object::{object_end, repaired_arguments};
+pub(crate) use first_object::{ObjectScanner, object_end, repaired_arguments};
 pub(crate) use reader::Reader;
 
 use serde_json::Value;

@@ -48,6 +48,13 @@ pub struct Streaming {
     calls: usize,
     /// Whether any text has been passed on.
     text_sent: bool,
+    /// In [`Mode::FirstObject`]: where in `held` the object starts, and
+    /// how far it has been read.
+    object_at: usize,
+    object: json::ObjectScanner,
+    /// In [`Mode::Hermes`]: how far `held` has been searched for the
+    /// closing tag, so that a long block is searched once, not per piece.
+    searched: usize,
 }
 
 impl Streaming {
@@ -64,6 +71,9 @@ impl Streaming {
             held: String::new(),
             calls: 0,
             text_sent: false,
+            object_at: 0,
+            object: json::ObjectScanner::default(),
+            searched: 0,
         }
     }
 
@@ -136,16 +146,18 @@ impl Streaming {
                     if start.is_empty() || PYTHON_TAG.starts_with(start) {
                         return;
                     }
-                    self.mode = if start.starts_with('{') || start.starts_with(PYTHON_TAG) {
-                        Mode::FirstObject
+                    if start.starts_with('{') || start.starts_with(PYTHON_TAG) {
+                        let after_tag = start.strip_prefix(PYTHON_TAG).unwrap_or(start);
+                        self.object_at = self.held.len() - after_tag.len();
+                        self.object = json::ObjectScanner::default();
+                        self.mode = Mode::FirstObject;
                     } else {
-                        Mode::Text
-                    };
+                        self.mode = Mode::Text;
+                    }
                 }
                 Mode::FirstObject => {
-                    let body = self.held.trim_start();
-                    let body = body.strip_prefix(PYTHON_TAG).unwrap_or(body);
-                    let Some(end) = json::object_end(body) else {
+                    let body = &self.held[self.object_at..];
+                    let Some(end) = self.object.scan(body) else {
                         return;
                     };
                     self.mode = if call_in(&body[..end], &self.offered).is_some() {
@@ -164,6 +176,7 @@ impl Streaming {
                             // Blanks before a marker go out only if no call
                             // takes its place.
                             self.release(self.held[..at].trim_end().len(), text);
+                            self.searched = 0;
                             self.mode = if marker == HERMES_OPEN {
                                 Mode::Hermes
                             } else {
@@ -185,8 +198,15 @@ impl Streaming {
                         self.mode = Mode::Text;
                         continue;
                     };
-                    let Some(close) = self.held[open..].find(HERMES_CLOSE).map(|at| open + at)
+                    // A closing tag cut across pieces starts before what was
+                    // searched; the search moves back by at most its length.
+                    let from = open.max(self.searched.saturating_sub(HERMES_CLOSE.len()));
+                    let from = (from..=self.held.len())
+                        .find(|at| self.held.is_char_boundary(*at))
+                        .unwrap_or(self.held.len());
+                    let Some(close) = self.held[from..].find(HERMES_CLOSE).map(|at| from + at)
                     else {
+                        self.searched = self.held.len();
                         return;
                     };
                     let end = close + HERMES_CLOSE.len();
