@@ -36,9 +36,14 @@ impl Guest for Provider {
     }
 
     fn complete(config: ProviderConfig, request: ChatRequest) -> Result<Completion, ProviderError> {
-        let (completion, warnings) =
-            Client::new(&WasiHttp, &config)?.complete_with_warnings(&request)?;
-        warn(&warnings);
+        let completion = Client::new(&WasiHttp, &config)?.complete(&request)?;
+        // The calls say themselves which came from the reply's text.
+        let recovered = completion.tool_calls.iter().filter(|c| c.from_text).count();
+        warn(
+            &crate::unparsed_calls::warning(recovered)
+                .into_iter()
+                .collect::<Vec<_>>(),
+        );
         Ok(completion)
     }
 

@@ -132,15 +132,6 @@ impl ToolCallJson {
     }
 }
 
-/// A parsed completion, and how many of its calls came from its text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reply {
-    /// The completion.
-    pub completion: Completion,
-    /// The calls recovered from the text (see [`unparsed_calls`]).
-    pub recovered_calls: usize,
-}
-
 /// Parse a 200 body of `POST /chat/completions`.
 pub fn parse_completion(
     body: &[u8],
@@ -148,16 +139,6 @@ pub fn parse_completion(
     offered: &Offered,
     ctx: &RequestContext<'_>,
 ) -> Result<Completion, ProviderError> {
-    parse_reply(body, cost, offered, ctx).map(|reply| reply.completion)
-}
-
-/// [`parse_completion`], saying how many calls were recovered from text.
-pub fn parse_reply(
-    body: &[u8],
-    cost: &ModelCost,
-    offered: &Offered,
-    ctx: &RequestContext<'_>,
-) -> Result<Reply, ProviderError> {
     let response = json::utf8(body)
         .and_then(|text| json::read(text, Response::read))
         .map_err(|e| {
@@ -206,10 +187,8 @@ pub fn parse_reply(
         .as_deref()
         .map_or(FinishReason::Stop, finish_reason);
     let mut text = text;
-    let mut recovered_calls = 0;
     if let Some(recovered) = unparsed_calls::recover(&text, offered) {
         text = recovered.text;
-        recovered_calls = recovered.calls.len();
         let first = tool_calls.len();
         tool_calls.extend(
             recovered
@@ -225,17 +204,13 @@ pub fn parse_reply(
         );
         finish = unparsed_calls::finish_after_recovery(finish);
     }
-    let completion = Completion {
+    Ok(Completion {
         model: response.model,
         text,
         reasoning,
         tool_calls,
         finish_reason: finish,
         usage: response.usage.map(|u| u.to_usage(cost)),
-    };
-    Ok(Reply {
-        completion,
-        recovered_calls,
     })
 }
 

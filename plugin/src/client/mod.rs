@@ -17,7 +17,7 @@ use crate::response;
 use crate::sse::SseDecoder;
 use crate::stream::StreamAssembler;
 use crate::transport::{HttpResponse, MAX_BODY_BYTES, Method, ResponseBody, Transport, read_all};
-use crate::unparsed_calls::{self, Offered};
+use crate::unparsed_calls::Offered;
 use crate::url::HttpUrl;
 use crate::usage::ZERO_COST;
 use crate::wit::{
@@ -257,30 +257,16 @@ impl<'a, T: Transport> Client<'a, T> {
 
     /// A whole, non-streamed completion.
     pub fn complete(&self, request: &ChatRequest) -> Result<Completion, ProviderError> {
-        self.complete_with_warnings(request)
-            .map(|(completion, _)| completion)
+        self.complete_inner(request)
+            .map_err(|e| redact(e, self.key()))
     }
 
-    /// [`Client::complete`], with what the user should know about the reply.
-    pub fn complete_with_warnings(
-        &self,
-        request: &ChatRequest,
-    ) -> Result<(Completion, Vec<String>), ProviderError> {
-        let reply = self
-            .complete_inner(request)
-            .map_err(|e| redact(e, self.key()))?;
-        let warnings = unparsed_calls::warning(reply.recovered_calls)
-            .into_iter()
-            .collect();
-        Ok((reply.completion, warnings))
-    }
-
-    fn complete_inner(&self, request: &ChatRequest) -> Result<response::Reply, ProviderError> {
+    fn complete_inner(&self, request: &ChatRequest) -> Result<Completion, ProviderError> {
         let url = self.url("/chat/completions");
         let (built, mut response, deadline) = self.send_chat(request, false)?;
         let body = read_all(&mut response.body, MAX_BODY_BYTES, &url, deadline)?;
         unusable_reply::check_body(&body, &url)?;
-        response::parse_reply(
+        response::parse_completion(
             &body,
             &self.cost(request),
             &Offered::by(request),
