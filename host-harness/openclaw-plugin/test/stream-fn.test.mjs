@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createStreamFn } from "../src/openclaw/provider.js";
+import { resolveThinkingProfile } from "../src/openclaw/thinking-profiles.js";
+import { wrapStreamFn } from "../src/openclaw/turn-settings.js";
 import { chatMessages } from "../src/openclaw/request.js";
 import { closeSandboxes } from "../src/openclaw/sandboxes.js";
 import { MODEL, startMockVllm } from "./support/mock-vllm.mjs";
@@ -116,6 +118,66 @@ describe("createStreamFn", () => {
     // A model without compat: nothing about thinking goes out.
     await collect(streamFn(model, context, { apiKey: KEY, reasoning: "off" }));
     assert.equal(mock.requests.at(-1).body.chat_template_kwargs, undefined);
+  });
+
+  test("wrapStreamFn passes the session's thinking level, which OpenClaw gives no StreamFn option for", async () => {
+    const context = { messages: [{ role: "user", content: "hi", timestamp: 1 }] };
+    const qwen = { ...model, compat: { thinkingFormat: "qwen-chat-template" } };
+    const wrapped = wrapStreamFn({ provider: "vllm-wasm", modelId: MODEL, model: qwen, thinkingLevel: "off", streamFn });
+    await collect(wrapped(qwen, context, { apiKey: KEY }));
+    assert.deepEqual(mock.requests.at(-1).body.chat_template_kwargs, { enable_thinking: false });
+    // A `reasoning` option the caller gave is the call's own choice and wins.
+    await collect(wrapped(qwen, context, { apiKey: KEY, reasoning: "low" }));
+    assert.deepEqual(mock.requests.at(-1).body.chat_template_kwargs, { enable_thinking: true });
+    assert.equal(wrapStreamFn({ provider: "vllm-wasm", thinkingLevel: "off" }), undefined, "nothing to wrap");
+  });
+
+  test("wrapStreamFn sends the call's urgency as priority when the model's params opt in", async () => {
+    const context = { messages: [{ role: "user", content: "hi", timestamp: 1 }] };
+    const sent = async (ctx) => {
+      const wrapped = wrapStreamFn({ provider: "vllm-wasm", modelId: MODEL, model, streamFn, ...ctx });
+      await collect(wrapped(model, context, { apiKey: KEY }));
+      return mock.requests.at(-1).body;
+    };
+    const optIn = { modelParams: { priorityScheduling: true } };
+    assert.equal((await sent({ ...optIn, modelCallUrgency: "foreground" })).priority, -100);
+    assert.equal((await sent({ ...optIn, modelCallUrgency: "background" })).priority, 100);
+    assert.equal((await sent({ ...optIn, modelCallUrgency: "normal" })).priority, 0);
+    assert.equal((await sent({ ...optIn })).priority, 0);
+    for (const ctx of [{ modelCallUrgency: "foreground" }, { modelParams: { priorityScheduling: "yes" }, modelCallUrgency: "background" }]) {
+      assert.ok(!("priority" in (await sent(ctx))), `no priority for ${JSON.stringify(ctx)}`);
+    }
+  });
+
+  test("resolveThinkingProfile answers with the profile the component gave each configured model", async () => {
+    const config = {
+      plugins: { entries: { "vllm-wasm": { config: { baseUrl: mock.baseUrl } } } },
+      models: {
+        providers: {
+          "vllm-wasm": {
+            baseUrl: mock.baseUrl,
+            models: [
+              { id: MODEL, reasoning: true, compat: { thinkingFormat: "qwen-chat-template" } },
+              { id: "effortful", reasoning: true, compat: { thinkingFormat: "qwen", supportedReasoningEfforts: ["low", "high"] } },
+              { id: "plain-model", reasoning: false },
+            ],
+          },
+        },
+      },
+    };
+    const configured = createStreamFn({ config, provider: "vllm-wasm", modelId: MODEL });
+    await collect(configured(model, { messages: [{ role: "user", content: "hi", timestamp: 1 }] }, { apiKey: KEY }));
+    assert.deepEqual(resolveThinkingProfile({ provider: "vllm-wasm", modelId: MODEL, reasoning: true }), {
+      levels: [{ id: "off" }, { id: "low", label: "on" }],
+      defaultLevel: "off",
+    });
+    assert.deepEqual(resolveThinkingProfile({ provider: "vllm-wasm", modelId: "effortful", reasoning: true }), {
+      levels: [{ id: "off" }, { id: "low" }, { id: "high" }],
+      defaultLevel: "off",
+    });
+    assert.equal(resolveThinkingProfile({ provider: "vllm-wasm", modelId: "plain-model" }), null);
+    assert.equal(resolveThinkingProfile({ provider: "vllm-wasm", modelId: MODEL, reasoning: false }), null, "OpenClaw's config says it does not reason");
+    assert.equal(resolveThinkingProfile({ provider: "vllm-wasm", modelId: "never-seen" }), null);
   });
 
   test("a failed call (a wrong key) ends the stream with one error event, and nothing throws", async () => {

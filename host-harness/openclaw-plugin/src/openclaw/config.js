@@ -10,6 +10,8 @@
 // (like the wasmtime harness's `allowed_authority`); with no section, models
 // are discovered from it.
 
+import { openClawCompat } from "./compat.js";
+
 export const PROVIDER_ID = "vllm-wasm";
 export const API_KEY_ENV = "VLLM_WASM_API_KEY";
 export const DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1";
@@ -76,9 +78,11 @@ export function configInput({ section, env, apiKey, baseUrl }) {
   };
 }
 
-/** An OpenClaw model definition (catalog entry) from a WIT `model`. */
+/** An OpenClaw model definition (catalog entry) from a WIT `model`; its thinking settings go as `compat`. */
 export function catalogModel(model) {
+  const compat = openClawCompat(model.compat);
   return {
+    ...(compat ? { compat } : {}),
     id: model.id,
     name: model.name,
     reasoning: model.reasoning,

@@ -20,6 +20,8 @@ import { chatRequest, withOpenClawModel } from "./request.js";
 import { ProviderError } from "../sandbox/index.js";
 import { printable } from "../sandbox/errors.js";
 import { sandboxFor } from "./sandboxes.js";
+import { rememberProfiles, resolveThinkingProfile } from "./thinking-profiles.js";
+import { wrapStreamFn } from "./turn-settings.js";
 
 /** The component names config paths as the built-in provider's section; here the section is ours. */
 const COMPONENT_SECTION = "models.providers.vllm";
@@ -54,6 +56,7 @@ async function resolveIn(config, { apiKey, baseUrl, signal }) {
     configInput({ section, env: referencedEnv(section), apiKey, baseUrl }),
     { signal },
   );
+  rememberProfiles(resolved.models);
   return { sandbox, resolved };
 }
 
@@ -69,7 +72,9 @@ async function discover({ config, apiKey, baseUrl, logger, signal }) {
       logger?.debug?.(`${PROVIDER_ID}: ${resolved.reason}`);
       return null;
     }
-    const models = usableModels(await sandbox.discoverModels(resolved, { signal }), logger).map(catalogModel);
+    const listed = usableModels(await sandbox.discoverModels(resolved, { signal }), logger);
+    rememberProfiles(listed);
+    const models = listed.map(catalogModel);
     remember(resolved.baseUrl, models);
     return { baseUrl: resolved.baseUrl, models };
   } catch (error) {
@@ -173,5 +178,7 @@ export function vllmWasmProvider(api) {
       });
     },
     createStreamFn,
+    wrapStreamFn,
+    resolveThinkingProfile,
   };
 }

@@ -3,6 +3,9 @@
 // (OpenClaw's attribution headers, `store`, `reasoning_effort`, ...) is not
 // representable here at all; the component writes the wire request.
 
+import { witCompat } from "./compat.js";
+import { thinkingLevelOf, turnSettings } from "./turn-settings.js";
+
 function textOf(parts) {
   return parts
     .filter((part) => part.type === "text")
@@ -77,21 +80,6 @@ function structuredOutput(format) {
   return undefined;
 }
 
-/** OpenClaw's `compat` of a model as the WIT `model-compat` (its thinking settings only). */
-export function witCompat(compat) {
-  const format = compat?.thinkingFormat;
-  const strings = (list) => (Array.isArray(list) ? list.filter((e) => typeof e === "string" && e.trim()).map((e) => e.trim()) : []);
-  const map = compat?.reasoningEffortMap && typeof compat.reasoningEffortMap === "object" ? compat.reasoningEffortMap : {};
-  return {
-    thinkingFormat: format === "qwen-chat-template" || format === "qwen" ? format : undefined,
-    supportedReasoningEfforts: strings(compat?.supportedReasoningEfforts),
-    reasoningEffortMap: Object.entries(map)
-      .filter(([, effort]) => typeof effort === "string" && effort.trim())
-      .map(([level, effort]) => ({ name: level.trim().toLowerCase(), value: effort.trim() })),
-    supportsReasoningEffort: typeof compat?.supportsReasoningEffort === "boolean" ? compat.supportsReasoningEffort : undefined,
-  };
-}
-
 /**
  * The resolved provider config with OpenClaw's view of `model` (its
  * reasoning flag and `compat`) in place of the component's own, so that
@@ -117,13 +105,13 @@ export function withOpenClawModel(resolved, model) {
   return { ...resolved, models: [...resolved.models.filter((m) => m.id !== model.id), entry] };
 }
 
-/** OpenClaw's thinking levels, which are the WIT `thinking-level` names. */
-const THINKING_LEVELS = new Set(["off", "minimal", "low", "medium", "high", "xhigh", "max"]);
-
-/** The call's thinking level (OpenClaw passes it as `reasoning`), if it is one. */
+/**
+ * The call's thinking level: the `reasoning` option when the caller gave
+ * one (a simple completion does), else the session's level our
+ * `wrapStreamFn` passed on.
+ */
 function thinkingLevel(options) {
-  const level = typeof options.reasoning === "string" ? options.reasoning.trim().toLowerCase() : undefined;
-  return THINKING_LEVELS.has(level) ? level : undefined;
+  return thinkingLevelOf(options.reasoning) ?? turnSettings(options).thinking;
 }
 
 /** The WIT `chat-request` for one OpenClaw StreamFn call. */
@@ -152,7 +140,7 @@ export function chatRequest(model, context, options = {}) {
     chatTemplateKwargsJson: undefined,
     structuredOutput: structuredOutput(options.responseFormat),
     thinking: thinkingLevel(options),
-    priority: undefined,
+    priority: turnSettings(options).priority,
     sessionId: typeof options.sessionId === "string" && options.sessionId.trim() ? options.sessionId : undefined,
   };
 }
