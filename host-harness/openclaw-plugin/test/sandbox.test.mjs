@@ -162,6 +162,40 @@ describe("the provider component in the Node sandbox", () => {
     }
   });
 
+  test("a call aborted while it waits for a worker fails at once and never runs", async () => {
+    const one = new ComponentSandbox({ allowedUrl: mock.baseUrl, maxWorkers: 1 });
+    try {
+      const busy = one.stream(config, userRequest("go slow"));
+      await busy.next();
+      const chatsBefore = mock.requests.filter((r) => r.url === "/v1/chat/completions").length;
+      const abort = new AbortController();
+      const waiting = one.complete(config, userRequest("hi"), { signal: abort.signal });
+      abort.abort();
+      await assert.rejects(waiting, (error) => error instanceof SandboxError && error.kind === "aborted");
+      await busy.return();
+      // The worker is free again: the next call runs, and it is the only one that reached the server.
+      assert.equal((await one.complete(config, userRequest("hi"))).text, "Hello from the mock");
+      assert.equal(mock.requests.filter((r) => r.url === "/v1/chat/completions").length, chatsBefore + 1);
+    } finally {
+      await one.close();
+    }
+  });
+
+  test("close() ends running calls as aborted and closes their connections", async () => {
+    const box = new ComponentSandbox({ allowedUrl: mock.baseUrl });
+    const before = mock.closedEarly.length;
+    const running = box.stream(config, userRequest("go slow"));
+    await running.next();
+    const rest = (async () => {
+      for await (const _ of running);
+    })();
+    await box.close();
+    await assert.rejects(rest, (error) => error instanceof SandboxError && error.kind === "aborted");
+    for (let i = 0; i < 100 && mock.closedEarly.length === before; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(mock.closedEarly.length, before + 1, "the server saw the connection close");
+    await assert.rejects(box.complete(config, userRequest("hi")), (error) => error instanceof SandboxError && error.kind === "aborted");
+  });
+
   test("a wrong key is the component's typed auth error", async () => {
     const wrong = await sandbox.resolveConfig(configInput(mock.baseUrl, { apiKey: "sk-wrong" }));
     await assert.rejects(sandbox.discoverModels(wrong), (error) => {

@@ -54,6 +54,8 @@ export class ComponentSandbox {
   #waiting = [];
   #nextId = 0;
   #closed = false;
+  /** The calls running now, each as the function that stops it with an error. */
+  #running = new Set();
   /** The requests the component tried to send elsewhere, newest last (at most 100). */
   denied = [];
 
@@ -154,11 +156,13 @@ export class ComponentSandbox {
     }
   }
 
-  /** Stops every worker; calls still running fail with an "aborted" SandboxError. */
+  /** Stops every worker; calls still running or waiting fail with an "aborted" SandboxError. */
   async close() {
     this.#closed = true;
+    const closed = () => new SandboxError("aborted", "the sandbox was closed");
+    for (const waiter of this.#waiting.splice(0)) waiter.reject(closed());
+    for (const stop of [...this.#running]) stop(closed());
     const idle = this.#idle.splice(0);
-    for (const waiter of this.#waiting.splice(0)) waiter.reject(new SandboxError("aborted", "the sandbox was closed"));
     await Promise.all(idle.map((worker) => worker.terminate()));
   }
 
@@ -208,7 +212,8 @@ export class ComponentSandbox {
     });
   }
 
-  async #acquire() {
+  /** An idle or new worker, else the next one released; a waiting caller whose `signal` aborts leaves the queue. */
+  async #acquire(signal, op) {
     if (this.#closed) throw new SandboxError("aborted", "the sandbox was closed");
     const idle = this.#idle.pop();
     if (idle) return idle;
@@ -221,7 +226,25 @@ export class ComponentSandbox {
         throw error;
       }
     }
-    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const at = this.#waiting.indexOf(waiter);
+        if (at >= 0) this.#waiting.splice(at, 1);
+        reject(new SandboxError("aborted", `the ${op} call was aborted while it waited for a worker`));
+      };
+      const waiter = {
+        resolve: (worker) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(worker);
+        },
+        reject: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiting.push(waiter);
+    });
   }
 
   #release(worker) {
@@ -254,7 +277,11 @@ export class ComponentSandbox {
 
   async #call(op, args, { signal, onEvents } = {}) {
     signal?.throwIfAborted();
-    const worker = await this.#acquire();
+    const worker = await this.#acquire(signal, op);
+    if (signal?.aborted) {
+      this.#release(worker);
+      throw new SandboxError("aborted", `the ${op} call was aborted`);
+    }
     worker.ref();
     const id = ++this.#nextId;
     const { callTimeoutMs, memoryLimitBytes } = this.#options;
@@ -263,6 +290,7 @@ export class ComponentSandbox {
       const finish = (release, outcome) => {
         if (settled) return;
         settled = true;
+        this.#running.delete(stopWith);
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
         if (release) this.#release(worker);
@@ -276,6 +304,7 @@ export class ComponentSandbox {
         callTimeoutMs,
       );
       signal?.addEventListener("abort", onAbort, { once: true });
+      this.#running.add(stopWith);
       handlers.set(worker, {
         message: (message) => {
           if (message.id !== id) return;
