@@ -11,9 +11,10 @@
 #      mock and the hostile component.
 #   3. conformance: the same component against real vLLM servers (CPU, a tiny
 #      model built locally by tests/vllm/vllm-local): plain, with --api-key,
-#      and with the hermes tool parser and qwen3 reasoning parser; then the
+#      with the hermes tool parser and qwen3 reasoning parser, and with
+#      priority scheduling and one sequence at a time; then the
 #      real `openclaw` from npm loading the plugin (tests/openclaw/run
-#      openclaw) against a fourth server with the hermes parser and a 16k
+#      openclaw) against a server of its own with the hermes parser and a 16k
 #      context.
 # Between tiers 2 and 3 the parsers are fuzzed for FUZZ_SECONDS (default 30)
 # each (tests/fuzz.sh). FUZZ=0 skips fuzzing and VLLM_CONFORMANCE=0 skips
@@ -65,7 +66,7 @@ VLLM_LOCAL=tests/vllm/vllm-local
 echo "==> tier 3: setting up the local vLLM (cached after the first run)"
 "$VLLM_LOCAL" setup
 
-names=(conf-plain-$$ conf-keyed-$$ conf-tools-$$ conf-openclaw-$$)
+names=(conf-plain-$$ conf-keyed-$$ conf-tools-$$ conf-openclaw-$$ conf-priority-$$)
 stop_all() {
   for name in "${names[@]}"; do "$VLLM_LOCAL" stop "$name" >/dev/null 2>&1 || true; done
 }
@@ -73,7 +74,7 @@ trap stop_all EXIT
 
 key="conformance-key-$$-$RANDOM"
 state=$(mktemp -d)
-echo "==> tier 3: starting four vLLM servers"
+echo "==> tier 3: starting five vLLM servers"
 "$VLLM_LOCAL" start "${names[0]}" >"$state/plain.json" &
 p1=$!
 "$VLLM_LOCAL" start "${names[1]}" --api-key "$key" >"$state/keyed.json" &
@@ -84,16 +85,22 @@ p3=$!
 # this model's plain answers come back as reasoning, and OpenClaw wants text.
 "$VLLM_LOCAL" start "${names[3]}" --tools --max-model-len 16384 >"$state/openclaw.json" &
 p4=$!
+# One request at a time, the queue ordered by priority: a foreground request
+# visibly overtakes queued background ones.
+"$VLLM_LOCAL" start "${names[4]}" -- --scheduling-policy priority --max-num-seqs 1 >"$state/priority.json" &
+p5=$!
 failed=0
-for pid in $p1 $p2 $p3 $p4; do wait "$pid" || failed=1; done
+for pid in $p1 $p2 $p3 $p4 $p5; do wait "$pid" || failed=1; done
 [[ $failed == 0 ]] || { echo "a vLLM server did not start (see the lines above)" >&2; exit 1; }
 
 base_url() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["base_url"])' "$1"; }
-export VLLM_CONFORMANCE_PLAIN VLLM_CONFORMANCE_KEYED VLLM_CONFORMANCE_TOOLS VLLM_CONFORMANCE_KEY
+export VLLM_CONFORMANCE_PLAIN VLLM_CONFORMANCE_KEYED VLLM_CONFORMANCE_TOOLS VLLM_CONFORMANCE_KEY \
+  VLLM_CONFORMANCE_PRIORITY
 VLLM_CONFORMANCE_PLAIN=$(base_url "$state/plain.json")
 VLLM_CONFORMANCE_KEYED=$(base_url "$state/keyed.json")
 VLLM_CONFORMANCE_TOOLS=$(base_url "$state/tools.json")
 VLLM_CONFORMANCE_KEY=$key
+VLLM_CONFORMANCE_PRIORITY=$(base_url "$state/priority.json")
 openclaw_url=$(base_url "$state/openclaw.json")
 rm -rf "$state"
 

@@ -2,17 +2,21 @@
 //! CLI, against real vLLM servers (`tests/vllm/vllm-local`). This is the
 //! truth the mock server must agree with.
 //!
-//! `tests/run-all.sh` starts three servers and passes their base URLs in
+//! `tests/run-all.sh` starts the servers and passes their base URLs in
 //! `VLLM_CONFORMANCE_PLAIN` (no flags), `VLLM_CONFORMANCE_KEYED` (with
-//! `--api-key $VLLM_CONFORMANCE_KEY`) and `VLLM_CONFORMANCE_TOOLS` (hermes
-//! tool parser and qwen3 reasoning parser), then runs these tests with
-//! `--include-ignored`. A plain `cargo test` lists them as ignored.
+//! `--api-key $VLLM_CONFORMANCE_KEY`), `VLLM_CONFORMANCE_TOOLS` (hermes
+//! tool parser and qwen3 reasoning parser) and `VLLM_CONFORMANCE_PRIORITY`
+//! (`--scheduling-policy priority --max-num-seqs 1`, see [`priority`]), then
+//! runs these tests with `--include-ignored`. A plain `cargo test` lists
+//! them as ignored.
 
 use serde_json::Value;
 use vllm_harness::{
     AssistantMessage, ChatRequest, ConfigInput, ContentPart, FinishReason, KeyValue, Message,
     ProviderConfig, StreamEvent, Tool, ToolCall, ToolChoice, ToolResult,
 };
+
+mod priority;
 
 use crate::common::cli_run::Cli;
 use crate::common::{plugin, refused_port, words};
