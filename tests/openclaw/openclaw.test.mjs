@@ -266,3 +266,80 @@ describe("the sandbox inside OpenClaw", { skip: !SERVER && "VLLM_OPENCLAW_BASE_U
     }
   });
 });
+
+describe("thinking control through OpenClaw", { skip: !SERVER && "VLLM_OPENCLAW_BASE_URL is not set" }, () => {
+  // A model OpenClaw's config says has a Qwen 3 style template: OpenClaw
+  // decides the thinking level (here its `--thinking`) and the component
+  // puts it on the wire by the model's compat.
+  let proxy;
+  let model;
+  let home;
+  const env = { VLLM_WASM_API_KEY: KEY };
+  const kwargsOf = (chat) => chat.body.chat_template_kwargs;
+
+  before(async () => {
+    model = await serverModel(SERVER);
+    proxy = await startRecordingProxy(SERVER);
+    home = new OpenClawHome("vllm-wasm-thinking");
+    home.writeConfig({
+      plugins: pluginConfig(proxy.baseUrl),
+      models: {
+        providers: {
+          "vllm-wasm": {
+            baseUrl: proxy.baseUrl,
+            api: "openai-completions",
+            models: [
+              {
+                id: model.id,
+                name: model.id,
+                reasoning: true,
+                input: ["text"],
+                cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+                contextWindow: model.max_model_len,
+                maxTokens: 256,
+                compat: { thinkingFormat: "qwen-chat-template" },
+              },
+            ],
+          },
+        },
+      },
+      tools: { profile: "minimal", toolSearch: false },
+      agents: { defaults: { models: { [`vllm-wasm/${model.id}`]: { params: { temperature: 0 } } } } },
+    });
+  });
+  after(async () => {
+    home?.remove();
+    await proxy?.close();
+  });
+
+  const inferTurn = async (thinking) => {
+    const before = proxy.chats().length;
+    const args = ["infer", "model", "run", "--local", "--model", `vllm-wasm/${model.id}`, "--prompt", "Hello!", "--json"];
+    if (thinking) args.push("--thinking", thinking);
+    const result = await home.run(args, { env });
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    const chats = proxy.chats().slice(before);
+    assert.equal(chats.length, 1, `one chat request for --thinking ${thinking}`);
+    return chats[0];
+  };
+
+  test("infer model run: --thinking off and on reach the template's switch", async () => {
+    assert.deepEqual(kwargsOf(await inferTurn("off")), { enable_thinking: false });
+    assert.deepEqual(kwargsOf(await inferTurn("low")), { enable_thinking: true });
+  });
+
+  test("a headless agent turn with --thinking off sends enable_thinking: false", async (t) => {
+    const before = proxy.chats().length;
+    const workspace = mkdtempSync(join(home.dir, "workspace-"));
+    const result = await home.run(
+      ["agent", "exec", "Hello!", "--model", `vllm-wasm/${model.id}`, "--config", home.configPath, "--cwd", workspace, "--thinking", "off", "--timeout", "180", "--json"],
+      { env, timeoutMs: 300_000 },
+    );
+    assert.ok(!result.stdout.includes(KEY) && !result.stderr.includes(KEY), "the API key was printed");
+    const chats = proxy.chats().slice(before);
+    assert.ok(chats.length >= 1, `the agent turn reached the server: ${result.stdout}\n${result.stderr}`);
+    for (const chat of chats) assert.deepEqual(kwargsOf(chat), { enable_thinking: false });
+    assert.equal(result.json?.status, "ok", `${result.stdout}\n${result.stderr}`);
+    t.diagnostic(`agent turn with thinking off: ${chats.length} model call(s), ${Math.round(result.ms)} ms`);
+  });
+});

@@ -120,7 +120,7 @@ describe("createStreamFn", () => {
     assert.equal(mock.requests.at(-1).body.chat_template_kwargs, undefined);
   });
 
-  test("wrapStreamFn passes the session's thinking level, which OpenClaw gives no StreamFn option for", async () => {
+  test("wrapStreamFn passes the session's thinking level when the call's options carry none", async () => {
     const context = { messages: [{ role: "user", content: "hi", timestamp: 1 }] };
     const qwen = { ...model, compat: { thinkingFormat: "qwen-chat-template" } };
     const wrapped = wrapStreamFn({ provider: "vllm-wasm", modelId: MODEL, model: qwen, thinkingLevel: "off", streamFn });

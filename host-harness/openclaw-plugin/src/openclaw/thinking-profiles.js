@@ -3,6 +3,10 @@
 // `thinking` profile, from its id, reasoning flag and compat); the hook is
 // synchronous and the component runs in a worker, so the hook answers from
 // the profiles of the models the component last resolved or discovered.
+// OpenClaw 2026.9.6 asks a non-bundled plugin only while its plugin registry
+// is active (not for the default level of `openclaw agent exec`, which it
+// takes before loading provider plugins: set the model's `params.thinking`
+// there).
 
 import { PROVIDER_ID } from "./config.js";
 

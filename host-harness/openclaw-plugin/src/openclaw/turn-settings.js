@@ -1,9 +1,10 @@
-// What OpenClaw decides per turn but hands only to a provider's
-// `wrapStreamFn` hook, not to the StreamFn it wraps: the session's thinking
-// level (the agent loop passes no `reasoning` option when thinking is off,
-// so "off" would never reach the component) and, on OpenClaw versions that
-// have it, the call's urgency. The wrapper carries both to our StreamFn in
-// the options, under a key no other wrapper writes.
+// What OpenClaw decides per turn and hands to a provider's `wrapStreamFn`
+// hook: the session's thinking level (`ctx.thinkingLevel`) and, on OpenClaw
+// versions that have it (its main branch), the call's urgency
+// (`ctx.modelCallUrgency`) with the model's params (`ctx.modelParams`). The
+// wrapper carries them to our StreamFn in its options, under a key no other
+// wrapper writes. OpenClaw 2026.9.6 also passes the level as the StreamFn's
+// `reasoning` option on the agent path; that option, when present, wins.
 
 /** The options key our wrapper writes the turn's settings under. */
 export const TURN_SETTINGS = Symbol.for("vllm-wasm.turn-settings");
