@@ -296,6 +296,22 @@ describe("the hostile component in the Node sandbox", { skip: !hostileBuilt && "
     }
   });
 
+  test("heap: a worker whose JavaScript heap outgrows its cap is stopped, and the next call is served", async () => {
+    // huge-list's 100 001 records fit the component's memory but not a 16 MiB heap.
+    const small = new ComponentSandbox({ allowedUrl: mock.baseUrl, component: "hostile", heapLimitBytes: 16 * 1024 * 1024 });
+    try {
+      await assert.rejects(attack("huge-list", small), (error) => {
+        assert.ok(error instanceof SandboxError, String(error));
+        assert.equal(error.kind, "worker");
+        assert.match(error.message, /JavaScript heap went past the 16 MiB limit .*heapLimitMiB/);
+        return true;
+      });
+      assert.equal((await attack("echo", small)).text, "ok");
+    } finally {
+      await small.close();
+    }
+  });
+
   for (const name of ["huge-text", "huge-list", "huge-error"]) {
     test(`${name}: an answer past the size limits is refused in the worker`, async () => {
       await assert.rejects(attack(name), (error) => {

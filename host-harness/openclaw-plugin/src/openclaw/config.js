@@ -35,6 +35,7 @@ export function sandboxSettings(config) {
     memoryLimitBytes: own.memoryLimitMiB ? own.memoryLimitMiB * 1024 * 1024 : undefined,
     callTimeoutMs: own.callTimeoutSeconds ? own.callTimeoutSeconds * 1000 : undefined,
     maxWorkers: own.maxWorkers,
+    heapLimitBytes: own.heapLimitMiB ? own.heapLimitMiB * 1024 * 1024 : undefined,
   };
 }
 

@@ -37,9 +37,13 @@ export function inOurSection(error) {
 
 /** Models the catalog or a dynamic lookup discovered, by base URL then id: what `resolveDynamicModel` (synchronous) answers from. */
 const discovered = new Map();
+/** Servers whose models are kept; the least recently discovered goes first. */
+const DISCOVERED_KEPT = 16;
 
 function remember(baseUrl, models) {
+  discovered.delete(baseUrl);
   discovered.set(baseUrl, new Map(models.map((model) => [model.id, model])));
+  while (discovered.size > DISCOVERED_KEPT) discovered.delete(discovered.keys().next().value);
 }
 
 /**

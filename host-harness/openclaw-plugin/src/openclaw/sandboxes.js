@@ -8,7 +8,7 @@ const sandboxes = new Map();
 /** The sandbox allowed to reach `baseUrl`'s origin, created on first use. */
 export function sandboxFor(baseUrl, settings = {}) {
   const origin = originOf(baseUrl);
-  const key = JSON.stringify([origin, settings.memoryLimitBytes, settings.callTimeoutMs, settings.maxWorkers]);
+  const key = JSON.stringify([origin, settings.memoryLimitBytes, settings.heapLimitBytes, settings.callTimeoutMs, settings.maxWorkers]);
   let sandbox = sandboxes.get(key);
   if (!sandbox) {
     sandbox = new ComponentSandbox({ allowedUrl: baseUrl, ...settings });

@@ -12,6 +12,8 @@ import { PROVIDER_ID } from "./config.js";
 
 /** Model id to OpenClaw thinking profile, from the component's latest answers. */
 const profiles = new Map();
+/** Profiles kept; the least recently described model goes first. */
+const PROFILES_KEPT = 4096;
 
 /**
  * A WIT `thinking-profile` in OpenClaw's shape. A switch with no efforts
@@ -29,9 +31,10 @@ export function openClawProfile(profile) {
 /** Keeps the profiles of WIT `models` (a model without one forgets any it had). */
 export function rememberProfiles(models) {
   for (const model of models ?? []) {
+    profiles.delete(model.id);
     if (model.thinking) profiles.set(model.id, openClawProfile(model.thinking));
-    else profiles.delete(model.id);
   }
+  while (profiles.size > PROFILES_KEPT) profiles.delete(profiles.keys().next().value);
 }
 
 /**

@@ -12,11 +12,14 @@
 // Each call gets a fresh component instance in an idle worker; at most
 // `maxWorkers` calls run at once and the others wait their turn.
 
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { ProviderError, SandboxError } from "./errors.js";
 import { checkWorld } from "./grants.js";
 import { originOf } from "./origin.js";
 import { requireGenerated } from "./paths.js";
+import { limitMemory } from "./wasm-memory.js";
 
 export { ProviderError, SandboxError } from "./errors.js";
 export { originOf } from "./origin.js";
@@ -24,6 +27,8 @@ export { originOf } from "./origin.js";
 const MiB = 1024 * 1024;
 const WORKER_URL = new URL("./worker.js", import.meta.url);
 const DENIED_KEPT = 100;
+/** Compiled components kept per process (one per folder and memory cap in use). */
+const COMPILED_KEPT = 8;
 /** The worker -> {message, exit} handlers of what it is doing now (starting, or one call). */
 const handlers = new WeakMap();
 
@@ -32,7 +37,33 @@ export const DEFAULTS = Object.freeze({
   callTimeoutMs: 10 * 60 * 1000,
   maxWorkers: 4,
   maxBatches: 10_000_000,
+  heapLimitBytes: 256 * MiB,
 });
+
+/**
+ * The core modules of the component in `dir`, each compiled once per
+ * process with its memories capped, by file name: every worker gets these
+ * (a compiled module crosses to a worker without being compiled again).
+ */
+const compiled = new Map();
+function compiledModules(dir, memoryLimitBytes) {
+  const key = `${memoryLimitBytes}:${dir}`;
+  let modules = compiled.get(key);
+  if (!modules) {
+    modules = (async () => {
+      const files = (await readdir(dir)).filter((file) => file.endsWith(".wasm")).sort();
+      const entries = await Promise.all(
+        files.map(async (file) => [file, await WebAssembly.compile(limitMemory(await readFile(join(dir, file)), memoryLimitBytes))]),
+      );
+      return Object.fromEntries(entries);
+    })();
+    compiled.set(key, modules);
+    // A failed compile is not kept: the next sandbox tries again.
+    modules.catch(() => compiled.delete(key));
+    while (compiled.size > COMPILED_KEPT) compiled.delete(compiled.keys().next().value);
+  }
+  return modules;
+}
 
 function toError(failure, memoryLimitBytes) {
   if (failure.provider) return new ProviderError(failure.provider);
@@ -68,6 +99,7 @@ export class ComponentSandbox {
    * @param {number} [options.memoryLimitBytes] linear memory cap (default 64 MiB)
    * @param {number} [options.callTimeoutMs] wall-clock limit per call (default 10 minutes)
    * @param {number} [options.maxWorkers] calls that may run at once (default 4)
+   * @param {number} [options.heapLimitBytes] JavaScript heap cap of each worker (default 256 MiB)
    */
   constructor(options) {
     const component = options.component ?? "provider";
@@ -81,7 +113,7 @@ export class ComponentSandbox {
       allowedOrigin: originOf(options.allowedUrl),
       env: Object.entries(options.env ?? {}),
     };
-    for (const key of ["memoryLimitBytes", "callTimeoutMs", "maxWorkers", "maxBatches"]) {
+    for (const key of ["memoryLimitBytes", "callTimeoutMs", "maxWorkers", "maxBatches", "heapLimitBytes"]) {
       const value = this.#options[key];
       if (!Number.isInteger(value) || value < 1) throw new TypeError(`${key} must be a positive integer, got ${value}`);
     }
@@ -169,13 +201,22 @@ export class ComponentSandbox {
   // Each worker keeps one listener per event for its whole life; they hand
   // what arrives to the call it is running (`worker.removeAllListeners()`
   // would also drop the listeners Node's own message port relies on).
-  #spawn() {
-    const { componentDir, component, allowedOrigin, env, memoryLimitBytes, maxBatches } = this.#options;
+  async #spawn() {
+    const { componentDir, component, allowedOrigin, env, memoryLimitBytes, maxBatches, heapLimitBytes } = this.#options;
+    let modules;
+    try {
+      modules = await compiledModules(componentDir, memoryLimitBytes);
+    } catch (error) {
+      throw new SandboxError("worker", `the component in ${componentDir} did not compile: ${error?.message ?? error}`);
+    }
     return new Promise((resolve, reject) => {
       const worker = new Worker(WORKER_URL, {
-        workerData: { componentDir, name: component, allowedOrigin, env, memoryLimitBytes, maxBatches },
+        workerData: { componentDir, name: component, allowedOrigin, env, modules, maxBatches },
         env: {},
         stdin: false,
+        // The worker's own heap (the shim, the glue, the answers it copies out
+        // of the component) is capped beside the component's linear memory.
+        resourceLimits: { maxOldGenerationSizeMb: Math.max(16, Math.floor(heapLimitBytes / MiB)) },
       });
       const starting = {
         message: (message) => {
@@ -207,7 +248,14 @@ export class ComponentSandbox {
         }
       };
       worker.on("message", (message) => handlers.get(worker)?.message(message));
-      worker.on("error", (error) => ended(`it failed: ${error?.message ?? error}`));
+      worker.on("error", (error) =>
+        ended(
+          error?.code === "ERR_WORKER_OUT_OF_MEMORY"
+            ? `its JavaScript heap went past the ${Math.floor(heapLimitBytes / MiB)} MiB limit (${error.message}); ` +
+                'for larger answers, raise plugins.entries["vllm-wasm"].config.heapLimitMiB'
+            : `it failed: ${error?.message ?? error}`,
+        ),
+      );
       worker.on("exit", (code) => ended(`it exited with code ${code}`));
     });
   }

@@ -2,21 +2,21 @@
 // blocks its thread while the guest waits on I/O, so the component never runs
 // on the host's event loop. One call at a time; each call gets a fresh
 // instance (like the wasmtime harness's fresh store per call), so nothing a
-// call leaves behind is seen by the next one. The compiled modules are kept.
+// call leaves behind is seen by the next one. The core modules arrive
+// compiled (memories capped) from the host, which compiles them once per
+// process.
 //
 // Protocol (see ./index.js): the host posts {id, op, args}; the worker answers
 // {id, value} | {id, error} and, for `stream`, first {id, events} per batch.
 
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parentPort, workerData } from "node:worker_threads";
 import { printable } from "./errors.js";
 import { oversize } from "./footprint.js";
 import { sandboxImports, SandboxTrap } from "./imports.js";
-import { limitMemory } from "./wasm-memory.js";
 
-const { componentDir, name, allowedOrigin, env, memoryLimitBytes, maxBatches } = workerData;
+const { componentDir, name, allowedOrigin, env, modules, maxBatches } = workerData;
 
 const denied = [];
 const imports = sandboxImports({
@@ -25,15 +25,9 @@ const imports = sandboxImports({
   onDenied: (shown) => denied.push(shown),
 });
 const { instantiate } = await import(pathToFileURL(join(componentDir, `${name}.js`)).href);
-const modules = new Map();
-
-async function getCoreModule(file) {
-  let module = modules.get(file);
-  if (!module) {
-    const bytes = await readFile(join(componentDir, file));
-    module = await WebAssembly.compile(limitMemory(bytes, memoryLimitBytes));
-    modules.set(file, module);
-  }
+function getCoreModule(file) {
+  const module = modules[file];
+  if (!(module instanceof WebAssembly.Module)) throw new Error(`the component's glue asked for ${file}, which the host did not compile`);
   return module;
 }
 
