@@ -115,6 +115,17 @@ async fn diagnose(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<Vec<
         },
         code: 0,
     }];
+    // Which component runs these checks: the embedded one or a file.
+    lines.push(Line {
+        check: Check {
+            name: "plugin".to_owned(),
+            status: CheckStatus::Pass,
+            detail: plugin.description.clone(),
+            fix: None,
+            error: None,
+        },
+        code: 0,
+    });
     let model = args
         .model
         .as_deref()

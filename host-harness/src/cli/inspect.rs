@@ -1,34 +1,34 @@
-//! `inspect FILE.wasm`: a component's world, its imports (the capability
+//! `inspect [FILE.wasm]`: a component's world, its imports (the capability
 //! surface it asks for, each marked granted or refused) and its exports,
-//! without running any of it.
-
-use std::path::Path;
+//! without running any of it. Without FILE, the plugin the other commands
+//! would run (`--plugin`, `$VLLM_HARNESS_PLUGIN`, else the embedded one).
 
 use serde::Serialize;
 use vllm_harness::{CompileCache, Harness, Inspection, LoadError};
 
 use super::fail::{Failure, SANDBOX, USAGE};
-use super::{InspectArgs, print};
+use super::plugin_path::PluginSource;
+use super::{GlobalArgs, InspectArgs, print};
 
 /// Runs `inspect`: exit 0 when the harness would load the component, 6
 /// when it would refuse it.
-pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
-    let wasm = std::fs::read(&args.file)
-        .map_err(|err| Failure::usage(format!("cannot read {}: {err}", args.file.display())))?;
+pub fn run(global: &GlobalArgs, args: &InspectArgs) -> anyhow::Result<()> {
+    let source = match &args.file {
+        Some(file) => PluginSource::File(file.clone()),
+        None => super::setup::locate(global)?,
+    };
+    let wasm = source.read()?;
     let inspection = Harness::inspect(&wasm, &CompileCache::Auto).map_err(|err| match err {
         LoadError::Compile(reason) => anyhow::Error::new(Failure {
             code: USAGE,
-            message: format!(
-                "{} is not a WebAssembly component: {reason}",
-                args.file.display()
-            ),
+            message: format!("{} is not a WebAssembly component: {reason}", source.name()),
         }),
         other => anyhow::Error::new(other),
     })?;
     let text = if args.json {
-        format!("{}\n", to_json(&args.file, wasm.len(), &inspection))
+        format!("{}\n", to_json(&source, wasm.len(), &inspection))
     } else {
-        to_text(&args.file, wasm.len(), &inspection)
+        to_text(&source, wasm.len(), &inspection)
     };
     print(&text)?;
     match &inspection.refusal {
@@ -41,8 +41,14 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
     }
 }
 
-fn to_text(file: &Path, size: usize, inspection: &Inspection) -> String {
-    let mut out = format!("Component {} ({size} bytes)\n", file.display());
+fn to_text(source: &PluginSource, size: usize, inspection: &Inspection) -> String {
+    let what = match source {
+        PluginSource::File(path) => path.display().to_string(),
+        PluginSource::Embedded(_) => {
+            format!("embedded in vllm-harness ({})", super::embedded::ORIGIN)
+        }
+    };
+    let mut out = format!("Component {what} ({size} bytes)\n");
     match &inspection.refusal {
         None => out.push_str("Verdict   accepted: the harness will load it\n"),
         Some(reason) => out.push_str(&format!("Verdict   REFUSED: {reason}\n")),
@@ -80,10 +86,11 @@ fn to_text(file: &Path, size: usize, inspection: &Inspection) -> String {
     out
 }
 
-/// `--json`: `{"file","bytes","accepted","refusal","world","imports":[{"name",
-/// "kind","granted","grants"}],"exports":[{"name","kind","functions"}],
-/// "version"}` (`version`: the `vllm:provider` version it is run as, or null).
-fn to_json(file: &Path, size: usize, inspection: &Inspection) -> String {
+/// `--json`: `{"file","embedded","bytes","accepted","refusal","world",
+/// "imports":[{"name","kind","granted","grants"}],"exports":[{"name","kind",
+/// "functions"}],"version"}` (`file`: null for the embedded plugin;
+/// `version`: the `vllm:provider` version it is run as, or null).
+fn to_json(source: &PluginSource, size: usize, inspection: &Inspection) -> String {
     #[derive(Serialize)]
     struct Import<'a> {
         name: &'a str,
@@ -99,7 +106,8 @@ fn to_json(file: &Path, size: usize, inspection: &Inspection) -> String {
     }
     #[derive(Serialize)]
     struct Report<'a> {
-        file: String,
+        file: Option<String>,
+        embedded: bool,
         bytes: usize,
         accepted: bool,
         refusal: Option<&'a str>,
@@ -109,7 +117,11 @@ fn to_json(file: &Path, size: usize, inspection: &Inspection) -> String {
         version: Option<&'a str>,
     }
     let report = Report {
-        file: file.display().to_string(),
+        file: match source {
+            PluginSource::File(path) => Some(path.display().to_string()),
+            PluginSource::Embedded(_) => None,
+        },
+        embedded: source.is_embedded(),
         bytes: size,
         accepted: inspection.refusal.is_none(),
         refusal: inspection.refusal.as_deref(),

@@ -9,6 +9,7 @@ use vllm_harness::ThinkingLevel;
 pub mod chat;
 pub mod config_file;
 pub mod doctor;
+pub mod embedded;
 pub mod fail;
 pub mod inspect;
 pub mod json5_tree;
@@ -21,6 +22,7 @@ pub mod table;
 pub mod terminal;
 pub mod thinking;
 pub mod tools_file;
+pub mod version;
 
 use fail::Failure;
 use setup::Setup;
@@ -71,7 +73,8 @@ pub struct GlobalArgs {
         value_name = "URL"
     )]
     pub base_url: Option<String>,
-    /// The provider component [default: $VLLM_HARNESS_PLUGIN, else found next to this executable]
+    /// The provider component [default: $VLLM_HARNESS_PLUGIN, else the one built into this
+    /// binary, else one next to it]
     #[arg(
         long,
         global = true,
@@ -136,6 +139,7 @@ pub enum Command {
     #[command(after_help = DOCTOR_HELP)]
     Doctor(DoctorArgs),
     /// Show a component's world, imports (granted or refused) and exports, without running it
+    /// (without FILE: the plugin the other commands run)
     #[command(after_help = INSPECT_HELP)]
     Inspect(InspectArgs),
 }
@@ -146,7 +150,8 @@ Exit codes: 0 the harness would load the component; 6 it would refuse it
 export); 2 the file cannot be read or is not a component.";
 
 const DOCTOR_HELP: &str = "\
-Checks, in order: config (resolved), reachable, health (GET /health), version
+Checks, in order: config (resolved), plugin (the component that runs the
+checks: embedded, or the file given), reachable, health (GET /health), version
 (GET /version), auth (the key is accepted, or none is needed), models (GET
 /v1/models, with context windows), completion (a one-token request), tools (a
 request with tools is accepted). A check that needs a failed one is skipped.
@@ -243,10 +248,12 @@ pub struct DoctorArgs {
 /// `inspect` options.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The component to inspect
+    /// The component to inspect [default: the one the other commands run: --plugin,
+    /// $VLLM_HARNESS_PLUGIN, else the embedded one]
     #[arg(value_name = "FILE.wasm")]
-    pub file: PathBuf,
-    /// Print {"file", "bytes", "accepted", "refusal", "world", "imports": [...], "exports": [...]}
+    pub file: Option<PathBuf>,
+    /// Print {"file", "embedded", "bytes", "accepted", "refusal", "world", "imports": [...],
+    /// "exports": [...], "version"}
     #[arg(long)]
     pub json: bool,
 }
@@ -260,7 +267,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Chat(args) => chat::run(&cli.global, args).await,
         Command::Config(args) => show_config(&cli.global, args).await,
         Command::Doctor(args) => doctor::run(&cli.global, args).await,
-        Command::Inspect(args) => inspect::run(args),
+        Command::Inspect(args) => inspect::run(&cli.global, args),
     }
 }
 

@@ -12,7 +12,7 @@ use vllm_harness::{
 use super::GlobalArgs;
 use super::config_file::{self, ConfigFile};
 use super::fail::Failure;
-use super::plugin_path;
+use super::plugin_path::{self, PluginSource};
 use super::secrets;
 
 /// A loaded plugin and the configuration it resolved.
@@ -82,6 +82,8 @@ impl Setup {
 pub struct Plugin {
     /// The plugin.
     pub harness: Harness,
+    /// Which component it is and where it came from ([`PluginSource::describe`]).
+    pub description: String,
     env: Vec<vllm_harness::KeyValue>,
 }
 
@@ -89,11 +91,8 @@ impl Plugin {
     /// Loads the plugin with exactly `VLLM_API_KEY` and the variables the
     /// provider section names; registers the secret ones for scrubbing.
     pub fn load(global: &GlobalArgs, file: &ConfigFile) -> anyhow::Result<Self> {
-        let plugin = plugin_path::locate(
-            global.plugin.clone(),
-            std::env::var_os("VLLM_HARNESS_PLUGIN"),
-            std::env::current_exe().ok(),
-        )?;
+        let source = locate(global)?;
+        let wasm = source.read()?;
 
         let mut env_names = vec![API_KEY_VAR.to_owned()];
         env_names.extend(file.env_refs.iter().cloned());
@@ -111,11 +110,11 @@ impl Plugin {
             cpu_budget: Duration::from_secs_f64(global.cpu_budget),
             ..HarnessOptions::default()
         };
-        let harness = Harness::load(&plugin, options).map_err(|err| match err {
+        let harness = Harness::from_bytes(&wasm, options).map_err(|err| match err {
             LoadError::Read { .. } => anyhow::Error::new(Failure::usage(err.to_string())),
             LoadError::Compile(reason) => anyhow::Error::new(Failure::usage(format!(
                 "{} is not a WebAssembly component: {reason}",
-                plugin.display()
+                source.name()
             ))),
             LoadError::Refused(_) => anyhow::Error::new(Failure {
                 code: super::fail::SANDBOX,
@@ -126,7 +125,12 @@ impl Plugin {
         if let Some(warning) = &harness.load_info().cache_warning {
             eprintln!("warning: {}", super::terminal::line(warning));
         }
-        Ok(Self { harness, env })
+        let description = source.describe(&wasm, harness.inspection().provider_version());
+        Ok(Self {
+            harness,
+            description,
+            env,
+        })
     }
 
     /// `resolve-config` with the file's provider section and `--base-url`,
@@ -170,6 +174,16 @@ pub fn show_warnings(harness: &Harness) {
             super::terminal::line(&secrets::scrub(&warning))
         );
     }
+}
+
+/// The plugin the global options choose (see [`plugin_path::locate`]).
+pub fn locate(global: &GlobalArgs) -> Result<PluginSource, Failure> {
+    plugin_path::locate(
+        global.plugin.clone(),
+        std::env::var_os("VLLM_HARNESS_PLUGIN"),
+        super::embedded::component(),
+        std::env::current_exe().ok(),
+    )
 }
 
 /// `--timeout SECONDS` in whole milliseconds, as the plugin reads

@@ -10,8 +10,9 @@ use crate::common::cli_run::{Cli, Run};
 use crate::common::doctor::{check, statuses};
 use crate::common::{KEY, refused_port};
 
-const CHECKS: [&str; 8] = [
+const CHECKS: [&str; 9] = [
     "config",
+    "plugin",
     "reachable",
     "health",
     "version",
@@ -73,7 +74,7 @@ fn a_healthy_server_passes_every_check_one_line_each() {
         run.stdout
     );
     assert!(
-        run.stdout.ends_with("all 8 checks passed\n"),
+        run.stdout.ends_with("all 9 checks passed\n"),
         "{}",
         run.stdout
     );
@@ -129,7 +130,7 @@ fn json_has_the_documented_shape() {
         keys.sort_unstable();
         assert_eq!(keys, ["detail", "error", "fix", "name", "status"], "{c}");
     }
-    assert_statuses(&run, &["pass"; 8]);
+    assert_statuses(&run, &["pass"; 9]);
 }
 
 #[test]
@@ -146,7 +147,7 @@ fn without_tool_parsing_tools_is_a_warning_with_the_flags_and_still_exit_0() {
     let text = doctor(&Cli::new(), &server.base_url(), &[]);
     text.code(0);
     assert!(
-        text.stdout.contains("all 8 checks passed (1 warning)"),
+        text.stdout.contains("all 9 checks passed (1 warning)"),
         "{}",
         text.stdout
     );
@@ -161,7 +162,7 @@ fn a_server_that_is_down_fails_reachable_with_exit_3_and_skips_the_rest() {
     assert_statuses(
         &run,
         &[
-            "pass", "fail", "skip", "skip", "skip", "skip", "skip", "skip",
+            "pass", "pass", "fail", "skip", "skip", "skip", "skip", "skip", "skip",
         ],
     );
     let json = run.json();
@@ -175,7 +176,7 @@ fn a_server_that_is_down_fails_reachable_with_exit_3_and_skips_the_rest() {
         "{reachable}"
     );
     let text = doctor(&Cli::with_key(), &base, &[]);
-    text.code(3).says("1 of 8 checks failed (first: reachable)");
+    text.code(3).says("1 of 9 checks failed (first: reachable)");
     assert!(text.stdout.contains("FAIL  reachable"), "{}", text.stdout);
     assert!(text.stdout.contains("fix: start vLLM"), "{}", text.stdout);
 }
@@ -188,7 +189,7 @@ fn a_port_where_something_else_answers_fails_health_as_not_vllm() {
     assert_statuses(
         &run,
         &[
-            "pass", "pass", "fail", "warn", "skip", "fail", "skip", "skip",
+            "pass", "pass", "pass", "fail", "warn", "skip", "fail", "skip", "skip",
         ],
     );
     let json = run.json();
@@ -234,7 +235,7 @@ fn a_wrong_key_and_a_missing_key_fail_auth_with_exit_4() {
         ..MockOptions::default()
     });
     let expected = [
-        "pass", "pass", "pass", "pass", "fail", "skip", "skip", "skip",
+        "pass", "pass", "pass", "pass", "pass", "fail", "skip", "skip", "skip",
     ];
     let wrong = doctor(&Cli::with_key(), &server.base_url(), &["--json"]);
     wrong.code(4).keeps_the_key();
@@ -279,7 +280,7 @@ fn an_unknown_model_fails_the_completion_with_exit_5_naming_the_served_ones() {
     assert_statuses(
         &run,
         &[
-            "pass", "pass", "pass", "pass", "pass", "pass", "fail", "pass",
+            "pass", "pass", "pass", "pass", "pass", "pass", "pass", "fail", "pass",
         ],
     );
     let json = run.json();

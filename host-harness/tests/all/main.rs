@@ -18,6 +18,7 @@ mod cli;
 mod component;
 mod conformance;
 mod doctor;
+mod embedded;
 mod faults;
 mod fixtures;
 mod mock_server;

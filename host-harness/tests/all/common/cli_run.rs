@@ -75,7 +75,10 @@ pub struct Cli {
     /// The run's HOME, an empty temp dir.
     pub home: TempDir,
     env: Vec<(String, String)>,
-    plugin: PathBuf,
+    /// `--plugin`; none runs the binary's embedded plugin.
+    plugin: Option<PathBuf>,
+    /// The binary; none is cargo's build of `vllm-harness`.
+    binary: Option<PathBuf>,
     stdin: Option<String>,
 }
 
@@ -84,7 +87,8 @@ impl Cli {
         Self {
             home: TempDir::new("cli-home"),
             env: Vec::new(),
-            plugin: plugin_wasm(),
+            plugin: Some(plugin_wasm()),
+            binary: None,
             stdin: None,
         }
     }
@@ -100,8 +104,24 @@ impl Cli {
     }
 
     pub fn plugin(mut self, path: &Path) -> Self {
-        self.plugin = path.to_owned();
+        self.plugin = Some(path.to_owned());
         self
+    }
+
+    /// Without `--plugin`: the binary runs its embedded plugin.
+    pub fn embedded_plugin(mut self) -> Self {
+        self.plugin = None;
+        self
+    }
+
+    /// Runs this binary instead of cargo's build.
+    pub fn binary(mut self, path: &Path) -> Self {
+        self.binary = Some(path.to_owned());
+        self
+    }
+
+    fn binary_path(&self) -> PathBuf {
+        self.binary.clone().unwrap_or_else(harness_bin)
     }
 
     pub fn stdin(mut self, text: &str) -> Self {
@@ -115,9 +135,12 @@ impl Cli {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(harness_bin());
+        let mut command = Command::new(self.binary_path());
         self.prepare(&mut command);
-        command.arg("--plugin").arg(&self.plugin).args(args);
+        if let Some(plugin) = &self.plugin {
+            command.arg("--plugin").arg(plugin);
+        }
+        command.args(args);
         command
     }
 
@@ -144,11 +167,10 @@ impl Cli {
     /// run's `stderr` is empty) and the terminal's `\r\n` read back as `\n`.
     pub fn run_on_a_terminal(&self, args: &[&str]) -> Run {
         let quote = |word: &str| format!("'{}'", word.replace('\'', r"'\''"));
-        let mut line = format!(
-            "{} --plugin {}",
-            quote(&harness_bin().to_string_lossy()),
-            quote(&self.plugin.to_string_lossy())
-        );
+        let mut line = quote(&self.binary_path().to_string_lossy());
+        if let Some(plugin) = &self.plugin {
+            line.push_str(&format!(" --plugin {}", quote(&plugin.to_string_lossy())));
+        }
         for arg in args {
             line.push(' ');
             line.push_str(&quote(arg));
