@@ -186,6 +186,22 @@ describe("the vllm-wasm plugin in the real OpenClaw", { skip: !SERVER && "VLLM_O
     );
   });
 
+  test("openclaw vllm-wasm doctor passes every check against the server, through the component", async () => {
+    const result = await home.run(["vllm-wasm", "doctor", "--json"], { env });
+    noKeyPrinted(result);
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.equal(result.json.ok, true);
+    assert.deepEqual(
+      result.json.checks.map((c) => [c.name, c.status]),
+      ["config", "reachable", "health", "version", "auth", "models", "completion", "tools"].map((name) => [name, "pass"]),
+    );
+    assert.equal(result.json.checks.find((c) => c.name === "version").detail, "vLLM 0.32.0");
+    const text = await home.run(["vllm-wasm", "doctor"], { env });
+    assert.equal(text.code, 0);
+    assert.match(text.stdout, /^ok    config {6}base URL /);
+    assert.match(text.stdout, /all 8 checks passed\n$/);
+  });
+
   test("the request the server saw carries none of the forbidden fields or headers", () => {
     const chats = proxy.chats();
     assert.ok(chats.length >= 3);
@@ -211,6 +227,31 @@ describe("beside the built-in vllm", { skip: !SERVER && "VLLM_OPENCLAW_BASE_URL 
       const windows = Object.fromEntries(result.json.models.map((m) => [m.key, m.contextWindow]));
       assert.equal(windows[`vllm-wasm/${model.id}`], model.max_model_len, JSON.stringify(windows));
       assert.ok(`vllm/${model.id}` in windows, JSON.stringify(windows));
+    } finally {
+      home.remove();
+    }
+  });
+});
+
+describe("openclaw vllm-wasm doctor when the server is not there", () => {
+  test("it fails reachable with exit 3 and the fix, and skips the rest", async () => {
+    const port = await new Promise((resolve) => {
+      const probe = createServer();
+      probe.listen(0, "127.0.0.1", () => {
+        const { port: free } = probe.address();
+        probe.close(() => resolve(free));
+      });
+    });
+    const home = new OpenClawHome("vllm-wasm-doctor");
+    try {
+      home.writeConfig({ plugins: pluginConfig(`http://127.0.0.1:${port}/v1`) });
+      const result = await home.run(["vllm-wasm", "doctor"], { env: { VLLM_WASM_API_KEY: KEY } });
+      assert.equal(result.code, 3, `${result.stdout}\n${result.stderr}`);
+      assert.match(result.stdout, new RegExp(`FAIL  reachable   could not connect to 127\\.0\\.0\\.1:${port}`));
+      assert.match(result.stdout, /fix: start vLLM/);
+      assert.match(result.stdout, /skip  health/);
+      assert.match(result.stdout, /1 of 8 checks failed\n$/);
+      assert.ok(!result.stdout.includes(KEY) && !result.stderr.includes(KEY));
     } finally {
       home.remove();
     }

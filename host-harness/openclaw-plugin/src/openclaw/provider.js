@@ -52,7 +52,7 @@ function remember(baseUrl, models) {
  * the sandbox to make the call in: it may reach the pinned server's origin
  * when the operator pinned one, else the call's.
  */
-async function resolveIn(config, { apiKey, baseUrl, signal }) {
+export async function resolveIn(config, { apiKey, baseUrl, signal }) {
   const section = providerSection(config);
   const reach = pinnedBaseUrl(config) ?? baseUrl ?? configuredBaseUrl(config);
   const sandbox = sandboxFor(reach, sandboxSettings(config));
