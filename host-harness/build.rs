@@ -58,7 +58,12 @@ fn main() {
                     path.display()
                 )
             });
-            (bytes, format!("{}", path.display()))
+            // Named by its file alone: the builder's folders are not the user's business.
+            let name = path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            (bytes, format!("{name}, given at build time"))
         }
     };
     fs::write(out.join("embedded_plugin.wasm"), bytes).expect("writing the embedded plugin");
