@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { ComponentSandbox, ProviderError, SandboxError } from "../src/sandbox/index.js";
+import { ComponentSandbox, ProviderError, SandboxError, STREAM_WINDOW } from "../src/sandbox/index.js";
 import { generatedDir } from "../src/sandbox/paths.js";
 import { MAX_MODEL_LEN, MODEL, startMockVllm } from "./support/mock-vllm.mjs";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -121,6 +121,21 @@ describe("the provider component in the Node sandbox", () => {
     assert.equal(mock.closedEarly.length, 1, "the server saw the connection close before the stream ended");
     // The sandbox still serves the next call, from a new worker.
     assert.equal((await sandbox.complete(config, userRequest("hi"))).text, "Hello from the mock");
+  });
+
+  test("a slow consumer holds the stream back: at most STREAM_WINDOW batches wait", async () => {
+    const stream = sandbox.stream(config, userRequest("go slow"));
+    let most = 0;
+    let read = 0;
+    for await (const _ of stream) {
+      read++;
+      // The server sends a batch every 25 ms; this consumer takes one per 150 ms.
+      await new Promise((r) => setTimeout(r, 150));
+      most = Math.max(most, stream.buffered);
+      if (read === 12) break;
+    }
+    assert.ok(most >= STREAM_WINDOW - 1, `the window filled (at most ${most} waited)`);
+    assert.ok(most <= STREAM_WINDOW, `no more than ${STREAM_WINDOW} batches waited; ${most} did`);
   });
 
   test("leaving a stream early also ends the call", async () => {

@@ -27,6 +27,12 @@ export { originOf } from "./origin.js";
 const MiB = 1024 * 1024;
 const WORKER_URL = new URL("./worker.js", import.meta.url);
 const DENIED_KEPT = 100;
+/**
+ * Stream batches the worker may send ahead of the consumer: past them it
+ * stops reading the component's stream (and so the server's socket) until
+ * the consumer takes one.
+ */
+export const STREAM_WINDOW = 8;
 /** Compiled components kept per process (one per folder and memory cap in use). */
 const COMPILED_KEPT = 8;
 /** The worker -> {message, exit} handlers of what it is doing now (starting, or one call). */
@@ -143,10 +149,21 @@ export class ComponentSandbox {
   /**
    * The component's stream as batches of WIT `stream-event`s. Leaving the
    * loop early, or aborting `signal`, ends the call (its worker is stopped,
-   * which closes the connection to the server).
+   * which closes the connection to the server). At most `STREAM_WINDOW`
+   * batches wait for a slow consumer; the iterator's `buffered` says how
+   * many do.
    */
-  async *stream(config, request, { signal } = {}) {
+  stream(config, request, { signal } = {}) {
+    const state = { buffered: 0 };
+    const batches = this.#batches(config, request, signal, state);
+    return Object.defineProperty(batches, "buffered", { get: () => state.buffered });
+  }
+
+  async *#batches(config, request, signal, state) {
     const stop = new AbortController();
+    // Credits for batches the worker may send; it waits on them (see worker.js).
+    const credits = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.store(credits, 0, STREAM_WINDOW);
     const queue = [];
     let wake = null;
     let done = false;
@@ -154,8 +171,10 @@ export class ComponentSandbox {
     const signals = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
     this.#call("stream", [config, request], {
       signal: signals,
+      credits,
       onEvents: (events) => {
         queue.push(events);
+        state.buffered = queue.length;
         wake?.();
       },
     }).then(
@@ -172,7 +191,11 @@ export class ComponentSandbox {
     try {
       for (;;) {
         if (queue.length > 0) {
-          yield queue.shift();
+          const events = queue.shift();
+          state.buffered = queue.length;
+          Atomics.add(credits, 0, 1);
+          Atomics.notify(credits, 0);
+          yield events;
         } else if (done) {
           if (failure) throw failure;
           return;
@@ -323,7 +346,7 @@ export class ComponentSandbox {
     if (this.denied.length > DENIED_KEPT) this.denied.splice(0, this.denied.length - DENIED_KEPT);
   }
 
-  async #call(op, args, { signal, onEvents } = {}) {
+  async #call(op, args, { signal, onEvents, credits } = {}) {
     signal?.throwIfAborted();
     const worker = await this.#acquire(signal, op);
     if (signal?.aborted) {
@@ -366,7 +389,7 @@ export class ComponentSandbox {
         },
         exit: (why) => stopWith(new SandboxError("worker", `the sandbox worker stopped during ${op}: ${why}`)),
       });
-      worker.postMessage({ id, op, args });
+      worker.postMessage({ id, op, args, credits });
     });
   }
 }

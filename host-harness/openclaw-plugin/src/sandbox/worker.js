@@ -6,8 +6,10 @@
 // compiled (memories capped) from the host, which compiles them once per
 // process.
 //
-// Protocol (see ./index.js): the host posts {id, op, args}; the worker answers
-// {id, value} | {id, error} and, for `stream`, first {id, events} per batch.
+// Protocol (see ./index.js): the host posts {id, op, args, credits}; the worker
+// answers {id, value} | {id, error} and, for `stream`, first {id, events} per
+// batch, each taking one of the credits the host adds as its consumer reads
+// (a SharedArrayBuffer counter), so a slow consumer holds the stream back.
 
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -97,7 +99,17 @@ async function run(message) {
   }
 }
 
-function operate(provider, { id, op, args }) {
+/** How long one wait for a stream credit lasts before it looks again (a terminate ends it anyway). */
+const CREDIT_WAIT_MS = 100;
+
+/** Takes one stream credit, waiting (this thread only) until the host gives one. */
+function takeCredit(credits) {
+  if (!credits) return;
+  while (Atomics.load(credits, 0) <= 0) Atomics.wait(credits, 0, Atomics.load(credits, 0), CREDIT_WAIT_MS);
+  Atomics.sub(credits, 0, 1);
+}
+
+function operate(provider, { id, op, args, credits }) {
   switch (op) {
     case "resolveConfig":
       return checked(provider.resolveConfig(args[0]));
@@ -115,6 +127,7 @@ function operate(provider, { id, op, args }) {
           if (events === undefined) return null;
           const tooLarge = oversize(events, "a stream batch");
           if (tooLarge) throw new OversizeAnswer(tooLarge);
+          takeCredit(credits);
           parentPort.postMessage({ id, events });
         }
         throw new SandboxTrap(`the component's stream produced more than ${maxBatches} batches`);
