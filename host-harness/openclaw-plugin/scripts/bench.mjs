@@ -5,6 +5,9 @@
 // request, in one run. Prints one JSON object; BENCHMARKS.md quotes it.
 //
 //   node scripts/bench.mjs [--calls N]      (after `npm run build`)
+//
+// Also a model turn as the StreamFn makes it: resolve-and-stream in one
+// call into the sandbox, next to resolve then stream in two.
 
 import { parseArgs } from "node:util";
 import { ComponentSandbox } from "../src/sandbox/index.js";
@@ -64,13 +67,36 @@ async function viaFetch() {
   return text;
 }
 
-// Interleaved, so both see the same machine.
+// A model turn as the OpenClaw StreamFn makes it: the config resolved and
+// the stream started in one call into the sandbox, next to two calls.
+const input = { providerJson: JSON.stringify({ baseUrl: mock.baseUrl }), env: [] };
+async function turnOneCall() {
+  let text = "";
+  for await (const events of sandbox.resolveAndStream(input, request)) {
+    for (const event of events) if (event.tag === "text-delta") text += event.val;
+  }
+  return text;
+}
+async function turnTwoCalls() {
+  const resolved = await sandbox.resolveConfig(input);
+  let text = "";
+  for await (const events of sandbox.stream(resolved, request)) {
+    for (const event of events) if (event.tag === "text-delta") text += event.val;
+  }
+  return text;
+}
+
+// Interleaved, so all see the same machine.
 const sandboxed = [];
 const direct = [];
+const oneCall = [];
+const twoCalls = [];
 for (let i = 0; i < calls + 10; i++) {
   for (const [run, samples] of [
     [viaSandbox, sandboxed],
     [viaFetch, direct],
+    [turnOneCall, oneCall],
+    [turnTwoCalls, twoCalls],
   ]) {
     const t = performance.now();
     const text = await run();
@@ -86,6 +112,8 @@ const result = {
   next_sandbox_first_call_ms: +nextCold.toFixed(1),
   sandbox_stream: summary(sandboxed),
   fetch_stream: summary(direct),
+  turn_resolve_and_stream_one_call: summary(oneCall),
+  turn_resolve_then_stream_two_calls: summary(twoCalls),
 };
 result.overhead_p50_ms = +(result.sandbox_stream.p50_ms - result.fetch_stream.p50_ms).toFixed(3);
 console.log(JSON.stringify(result, null, 2));

@@ -9,6 +9,7 @@ import { resolveThinkingProfile } from "../src/openclaw/thinking-profiles.js";
 import { wrapStreamFn } from "../src/openclaw/turn-settings.js";
 import { chatMessages } from "../src/openclaw/request.js";
 import { closeSandboxes } from "../src/openclaw/sandboxes.js";
+import { ComponentSandbox } from "../src/sandbox/index.js";
 import { MODEL, startMockVllm } from "./support/mock-vllm.mjs";
 
 const KEY = "sk-stream-fn-test";
@@ -178,6 +179,28 @@ describe("createStreamFn", () => {
     assert.equal(resolveThinkingProfile({ provider: "vllm-wasm", modelId: "plain-model" }), null);
     assert.equal(resolveThinkingProfile({ provider: "vllm-wasm", modelId: MODEL, reasoning: false }), null, "OpenClaw's config says it does not reason");
     assert.equal(resolveThinkingProfile({ provider: "vllm-wasm", modelId: "never-seen" }), null);
+  });
+
+  test("a turn is one call into the sandbox: the worker resolves the config and streams", async () => {
+    const counts = { resolveConfig: 0, resolveAndStream: 0 };
+    const originals = {};
+    for (const name of Object.keys(counts)) {
+      originals[name] = ComponentSandbox.prototype[name];
+      ComponentSandbox.prototype[name] = function (...args) {
+        counts[name]++;
+        return originals[name].apply(this, args);
+      };
+    }
+    try {
+      const qwen = { ...model, compat: { thinkingFormat: "qwen-chat-template" } };
+      const { message } = await collect(streamFn(qwen, { messages: [{ role: "user", content: "hi", timestamp: 1 }] }, { apiKey: KEY, reasoning: "off" }));
+      assert.equal(message.stopReason, "stop");
+      assert.deepEqual(counts, { resolveConfig: 0, resolveAndStream: 1 });
+      // OpenClaw's compat was laid over the resolved model in the worker.
+      assert.deepEqual(mock.requests.at(-1).body.chat_template_kwargs, { enable_thinking: false });
+    } finally {
+      Object.assign(ComponentSandbox.prototype, originals);
+    }
   });
 
   test("a failed call (a wrong key) ends the stream with one error event, and nothing throws", async () => {

@@ -16,7 +16,7 @@ import {
 } from "./config.js";
 import { AssistantEventStream } from "./event-stream.js";
 import { EventMapper } from "./events.js";
-import { chatRequest, withOpenClawModel } from "./request.js";
+import { chatRequest, openClawModelPatch } from "./request.js";
 import { ProviderError } from "../sandbox/index.js";
 import { printable } from "../sandbox/errors.js";
 import { sandboxFor } from "./sandboxes.js";
@@ -53,15 +53,18 @@ function remember(baseUrl, models) {
  * when the operator pinned one, else the call's.
  */
 export async function resolveIn(config, { apiKey, baseUrl, signal }) {
+  const { sandbox, input } = sandboxAndInput(config, { apiKey, baseUrl });
+  const resolved = await sandbox.resolveConfig(input, { signal });
+  rememberProfiles(resolved.models);
+  return { sandbox, resolved };
+}
+
+/** The sandbox for a call and the component's `config-input` for it (see `resolveIn`). */
+function sandboxAndInput(config, { apiKey, baseUrl }) {
   const section = providerSection(config);
   const reach = pinnedBaseUrl(config) ?? baseUrl ?? configuredBaseUrl(config);
   const sandbox = sandboxFor(reach, sandboxSettings(config));
-  const resolved = await sandbox.resolveConfig(
-    configInput({ section, env: referencedEnv(section), apiKey, baseUrl }),
-    { signal },
-  );
-  rememberProfiles(resolved.models);
-  return { sandbox, resolved };
+  return { sandbox, input: configInput({ section, env: referencedEnv(section), apiKey, baseUrl }) };
 }
 
 /**
@@ -117,9 +120,16 @@ export function createStreamFn(ctx) {
     const signal = options.signal;
     (async () => {
       const baseUrl = model.baseUrl || configuredBaseUrl(config);
-      const { sandbox, resolved } = await resolveIn(config, { apiKey: options.apiKey, baseUrl, signal });
+      const { sandbox, input } = sandboxAndInput(config, { apiKey: options.apiKey, baseUrl });
       const request = chatRequest(model, context, options);
-      for await (const events of sandbox.stream(withOpenClawModel(resolved, model), request, { signal })) {
+      // One call into the sandbox: the worker resolves the config, lays
+      // OpenClaw's view of the model over it and streams.
+      const stream = sandbox.resolveAndStream(input, request, {
+        signal,
+        modelPatch: openClawModelPatch(model),
+        onResolved: (resolved) => rememberProfiles(resolved.models),
+      });
+      for await (const events of stream) {
         for (const event of events) mapper.push(event);
       }
       mapper.finish();

@@ -81,28 +81,35 @@ function structuredOutput(format) {
 }
 
 /**
- * The resolved provider config with OpenClaw's view of `model` (its
- * reasoning flag and `compat`) in place of the component's own, so that
- * the component puts the call's thinking level on the wire as OpenClaw's
- * config says the model's template takes it.
+ * OpenClaw's view of `model` (its reasoning flag and `compat`) as a model
+ * patch (../sandbox/model-patch.js), so that the component puts the call's
+ * thinking level on the wire as OpenClaw's config says the model's
+ * template takes it.
  */
-export function withOpenClawModel(resolved, model) {
-  const listed = resolved.models.find((m) => m.id === model.id);
+export function openClawModelPatch(model) {
   const window = Number.isInteger(model.contextWindow) && model.contextWindow > 0 ? model.contextWindow : undefined;
-  const entry = {
+  const reasoning = typeof model.reasoning === "boolean" ? model.reasoning : undefined;
+  const compat = model.compat ? witCompat(model.compat) : undefined;
+  const whenListed = { thinking: undefined };
+  if (reasoning !== undefined) whenListed.reasoning = reasoning;
+  if (compat) whenListed.compat = compat;
+  return {
     id: model.id,
-    name: listed?.name ?? model.name ?? model.id,
-    reasoning: typeof model.reasoning === "boolean" ? model.reasoning : (listed?.reasoning ?? false),
-    input: listed?.input ?? (Array.isArray(model.input) ? model.input.filter((k) => k === "text" || k === "image") : ["text"]),
-    cost: listed?.cost ?? { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
-    contextWindow: listed?.contextWindow ?? window ?? 128000,
-    maxTokens: listed?.maxTokens ?? Math.min(8192, window ?? 128000),
-    root: listed?.root,
-    parent: listed?.parent,
-    compat: model.compat ? witCompat(model.compat) : (listed?.compat ?? witCompat(undefined)),
-    thinking: undefined,
+    whenListed,
+    whenUnlisted: {
+      id: model.id,
+      name: model.name ?? model.id,
+      reasoning: reasoning ?? false,
+      input: Array.isArray(model.input) ? model.input.filter((k) => k === "text" || k === "image") : ["text"],
+      cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+      contextWindow: window ?? 128000,
+      maxTokens: Math.min(8192, window ?? 128000),
+      root: undefined,
+      parent: undefined,
+      compat: compat ?? witCompat(undefined),
+      thinking: undefined,
+    },
   };
-  return { ...resolved, models: [...resolved.models.filter((m) => m.id !== model.id), entry] };
 }
 
 /**

@@ -154,12 +154,26 @@ export class ComponentSandbox {
    * many do.
    */
   stream(config, request, { signal } = {}) {
+    return this.#streamed("stream", [config, request], { signal });
+  }
+
+  /**
+   * Like `stream`, from a `config-input`: the worker resolves the config,
+   * applies `modelPatch` (see ./model-patch.js) and starts the stream, in
+   * one call instead of two. `onResolved(config)` gets the resolved config
+   * before the first batch.
+   */
+  resolveAndStream(input, request, { signal, modelPatch, onResolved } = {}) {
+    return this.#streamed("resolveAndStream", [input, modelPatch, request], { signal, onResolved });
+  }
+
+  #streamed(op, args, { signal, onResolved }) {
     const state = { buffered: 0 };
-    const batches = this.#batches(config, request, signal, state);
+    const batches = this.#batches(op, args, { signal, onResolved }, state);
     return Object.defineProperty(batches, "buffered", { get: () => state.buffered });
   }
 
-  async *#batches(config, request, signal, state) {
+  async *#batches(op, args, { signal, onResolved }, state) {
     const stop = new AbortController();
     // Credits for batches the worker may send; it waits on them (see worker.js).
     const credits = new Int32Array(new SharedArrayBuffer(4));
@@ -169,9 +183,10 @@ export class ComponentSandbox {
     let done = false;
     let failure = null;
     const signals = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
-    this.#call("stream", [config, request], {
+    this.#call(op, args, {
       signal: signals,
       credits,
+      onResolved,
       onEvents: (events) => {
         queue.push(events);
         state.buffered = queue.length;
@@ -346,7 +361,7 @@ export class ComponentSandbox {
     if (this.denied.length > DENIED_KEPT) this.denied.splice(0, this.denied.length - DENIED_KEPT);
   }
 
-  async #call(op, args, { signal, onEvents, credits } = {}) {
+  async #call(op, args, { signal, onEvents, onResolved, credits } = {}) {
     signal?.throwIfAborted();
     const worker = await this.#acquire(signal, op);
     if (signal?.aborted) {
@@ -381,6 +396,10 @@ export class ComponentSandbox {
           if (message.id !== id) return;
           if (message.events) {
             onEvents?.(message.events);
+            return;
+          }
+          if (message.resolved) {
+            onResolved?.(message.resolved);
             return;
           }
           this.#recordDenied(message.denied);

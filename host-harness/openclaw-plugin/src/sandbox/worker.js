@@ -17,6 +17,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { printable } from "./errors.js";
 import { oversize } from "./footprint.js";
 import { sandboxImports, SandboxTrap } from "./imports.js";
+import { applyModelPatch } from "./model-patch.js";
 
 const { componentDir, name, allowedOrigin, env, modules, maxBatches } = workerData;
 
@@ -119,24 +120,33 @@ function operate(provider, { id, op, args, credits }) {
       return checked(provider.complete(args[0], args[1]));
     case "diagnose":
       return checked(provider.diagnose(args[0], args[1]));
-    case "stream": {
-      const stream = provider.startStream(args[0], args[1]);
-      try {
-        for (let batch = 0; batch < maxBatches; batch++) {
-          const events = stream.next();
-          if (events === undefined) return null;
-          const tooLarge = oversize(events, "a stream batch");
-          if (tooLarge) throw new OversizeAnswer(tooLarge);
-          takeCredit(credits);
-          parentPort.postMessage({ id, events });
-        }
-        throw new SandboxTrap(`the component's stream produced more than ${maxBatches} batches`);
-      } finally {
-        stream[Symbol.dispose]?.();
-      }
+    case "stream":
+      return streamOut(provider, id, args[0], args[1], credits);
+    case "resolveAndStream": {
+      const resolved = checked(provider.resolveConfig(args[0]));
+      parentPort.postMessage({ id, resolved });
+      return streamOut(provider, id, applyModelPatch(resolved, args[1]), args[2], credits);
     }
     default:
       throw new Error(`unknown operation ${op}`);
+  }
+}
+
+/** Runs the component's stream, posting each batch as the host's credits allow. */
+function streamOut(provider, id, config, request, credits) {
+  const stream = provider.startStream(config, request);
+  try {
+    for (let batch = 0; batch < maxBatches; batch++) {
+      const events = stream.next();
+      if (events === undefined) return null;
+      const tooLarge = oversize(events, "a stream batch");
+      if (tooLarge) throw new OversizeAnswer(tooLarge);
+      takeCredit(credits);
+      parentPort.postMessage({ id, events });
+    }
+    throw new SandboxTrap(`the component's stream produced more than ${maxBatches} batches`);
+  } finally {
+    stream[Symbol.dispose]?.();
   }
 }
 
