@@ -196,6 +196,14 @@ describe("the provider component in the Node sandbox", () => {
     }
   });
 
+  test("retire() lets a running call finish and takes no new one", async () => {
+    const box = new ComponentSandbox({ allowedUrl: mock.baseUrl });
+    const running = box.complete(config, userRequest("hi"));
+    await box.retire();
+    assert.equal((await running).text, "Hello from the mock");
+    await assert.rejects(box.complete(config, userRequest("hi")), (error) => error instanceof SandboxError && error.kind === "aborted");
+  });
+
   test("close() ends running calls as aborted and closes their connections", async () => {
     const box = new ComponentSandbox({ allowedUrl: mock.baseUrl });
     const before = mock.closedEarly.length;

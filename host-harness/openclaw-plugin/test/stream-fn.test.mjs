@@ -8,7 +8,7 @@ import { createStreamFn } from "../src/openclaw/provider.js";
 import { resolveThinkingProfile } from "../src/openclaw/thinking-profiles.js";
 import { wrapStreamFn } from "../src/openclaw/turn-settings.js";
 import { chatMessages } from "../src/openclaw/request.js";
-import { closeSandboxes } from "../src/openclaw/sandboxes.js";
+import { closeSandboxes, SANDBOXES_KEPT, sandboxCount, sandboxFor } from "../src/openclaw/sandboxes.js";
 import { ComponentSandbox } from "../src/sandbox/index.js";
 import { MODEL, startMockVllm } from "./support/mock-vllm.mjs";
 
@@ -201,6 +201,14 @@ describe("createStreamFn", () => {
     } finally {
       Object.assign(ComponentSandbox.prototype, originals);
     }
+  });
+
+  test("the plugin keeps at most SANDBOXES_KEPT sandboxes, retiring the least recently used", async () => {
+    const first = sandboxFor("http://127.0.0.1:1/v1");
+    for (let port = 2; port <= SANDBOXES_KEPT + 5; port++) sandboxFor(`http://127.0.0.1:${port}/v1`);
+    assert.equal(sandboxCount(), SANDBOXES_KEPT);
+    await assert.rejects(first.resolveConfig({ providerJson: undefined, env: [] }), /the sandbox was closed/);
+    assert.notEqual(sandboxFor("http://127.0.0.1:1/v1"), first, "a retired sandbox is made anew");
   });
 
   test("a failed call (a wrong key) ends the stream with one error event, and nothing throws", async () => {

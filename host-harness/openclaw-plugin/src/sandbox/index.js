@@ -236,6 +236,16 @@ export class ComponentSandbox {
     await Promise.all(idle.map((worker) => worker.terminate()));
   }
 
+  /**
+   * Takes no new calls and stops the idle workers; calls running or waiting
+   * for a worker finish first, and each worker stops when its call ends.
+   */
+  async retire() {
+    this.#closed = true;
+    const idle = this.#idle.splice(0);
+    await Promise.all(idle.map((worker) => worker.terminate()));
+  }
+
   // Each worker keeps one listener per event for its whole life; they hand
   // what arrives to the call it is running (`worker.removeAllListeners()`
   // would also drop the listeners Node's own message port relies on).
