@@ -8,7 +8,10 @@
 #      the native, curl, pi-ai and openai clients, every figure); then the
 #      OpenClaw plugin's Node tests (tests/openclaw/run sandbox): the
 #      component transpiled by jco in its Node sandbox, against a loopback
-#      mock and the hostile component.
+#      mock and the hostile component; then the release artifacts
+#      (host-harness/release: the component, the WIT, the npm tarball, the
+#      harness with the component embedded, their sums) and the release
+#      binary alone in an empty folder listing models and chatting.
 #   3. conformance: the same component against real vLLM servers (CPU, a tiny
 #      model built locally by tests/vllm/vllm-local): plain, with --api-key,
 #      with the hermes tool parser and qwen3 reasoning parser, and with
@@ -35,6 +38,15 @@ bash tests/bench/run --quick --no-vllm
 
 echo "==> tier 2: the OpenClaw plugin's Node sandbox (jco, worker threads)"
 bash tests/openclaw/run sandbox
+
+echo "==> tier 2: the release artifacts (host-harness/release), and the release binary alone"
+dist=$(mktemp -d)
+bash host-harness/release "$dist"
+(cd "$dist" && sha256sum --check --quiet SHA256SUMS)
+release_bin=$(ls "$dist"/vllm-harness-*)
+VLLM_HARNESS_RELEASE_BIN=$release_bin cargo test --locked -p vllm-harness --test all -- \
+  --include-ignored embedded::the_release_binary_alone
+rm -rf "$dist"
 
 if [[ ${FUZZ:-1} == 0 ]]; then
   cat >&2 <<'BANNER'

@@ -17,9 +17,23 @@ fn mock() -> MockVllm {
 
 #[test]
 fn the_binary_alone_in_an_empty_folder_lists_models_and_chats() {
+    alone_lists_models_and_chats(&harness_bin());
+}
+
+/// The release binary `host-harness/release` built (`tests/run-all.sh`
+/// passes it in `VLLM_HARNESS_RELEASE_BIN`), alone in an empty folder.
+#[test]
+#[ignore = "needs the release binary: tests/run-all.sh builds it with host-harness/release"]
+fn the_release_binary_alone_lists_models_and_chats() {
+    let binary = std::env::var_os("VLLM_HARNESS_RELEASE_BIN")
+        .expect("VLLM_HARNESS_RELEASE_BIN names the release binary (tests/run-all.sh sets it)");
+    alone_lists_models_and_chats(std::path::Path::new(&binary));
+}
+
+fn alone_lists_models_and_chats(binary: &std::path::Path) {
     let folder = TempDir::new("harness-alone");
     let alone = folder.path().join("vllm-harness");
-    std::fs::copy(harness_bin(), &alone).expect("copy the binary");
+    std::fs::copy(binary, &alone).expect("copy the binary");
     let entries: Vec<_> = std::fs::read_dir(folder.path()).expect("list").collect();
     assert_eq!(entries.len(), 1, "nothing beside the binary");
     let server = mock();
@@ -37,6 +51,13 @@ fn the_binary_alone_in_an_empty_folder_lists_models_and_chats() {
     chat.code(0);
     assert!(!chat.stdout.trim().is_empty(), "a reply: {chat:?}");
     assert_eq!(server.chat_requests().len(), 1);
+    let version = cli().run(&["--version"]);
+    version.code(0);
+    assert!(
+        version.stdout.contains("plugin: embedded ("),
+        "{}",
+        version.stdout
+    );
 }
 
 #[test]
