@@ -1,19 +1,23 @@
 //! When a request is sent again, and how long the plugin waits first.
 //!
-//! Only requests the server surely did not act on are retried:
+//! Only requests that provably produced nothing for the user are retried:
 //!
 //! - the connection could not be made, so no byte of the request went out
 //!   (refused, the name did not resolve, the destination is unreachable:
 //!   the transport marks such a [`crate::transport::SendError`] `unsent`);
-//! - the server answered `429 Too Many Requests` or `503 Service
-//!   Unavailable` (it did not process the request).
+//! - the server answered `429 Too Many Requests`, or a 5xx status other than
+//!   501 and 505 (which no retry changes), before any reply: the answer is
+//!   an error, not a completion. A model call has no side effects, so
+//!   sending it again is safe, as the OpenAI SDKs do for every 5xx; behind
+//!   vLLM's router, a replica that died answers 500 until the router moves
+//!   its sessions, and a retry lands on a live one.
 //!
-//! Anything else is final: another status, a timeout, a connection lost
-//! after the request went out, and above all a response whose body (a
-//! completion, a stream) had started to arrive.
+//! Anything else is final: a 4xx, a timeout, a connection lost after the
+//! request went out, and above all a response whose body (a completion, a
+//! stream) had started to arrive.
 //!
 //! At most [`MAX_ATTEMPTS`] attempts in all. Before attempt n (n ≥ 2) the
-//! plugin waits the server's `Retry-After` (seconds form) when a 429/503
+//! plugin waits the server's `Retry-After` (seconds form) when a retried status
 //! gave one, else [`BASE_BACKOFF_MS`] × 2^(n-2) times a jitter factor in
 //! [0.5, 1.5). No wait is longer than [`MAX_WAIT_MS`], and none may end at
 //! or after the request's total deadline: then the last failure is returned
@@ -35,13 +39,14 @@ pub const BASE_BACKOFF_MS: Millis = 200;
 /// `Retry-After` asks for.
 pub const MAX_WAIT_MS: Millis = 30_000;
 
-/// The statuses that mean "not processed, try again later".
-pub const RETRY_STATUSES: [u16; 2] = [429, 503];
+/// The 5xx statuses a retry cannot change: the server does not implement
+/// the method, or the HTTP version.
+pub const FINAL_SERVER_STATUSES: [u16; 2] = [501, 505];
 
 /// Whether a response with `status` may be sent again (when the call
-/// retries statuses at all).
+/// retries statuses at all): 429, and 5xx but [`FINAL_SERVER_STATUSES`].
 pub fn is_retry_status(status: u16) -> bool {
-    RETRY_STATUSES.contains(&status)
+    status == 429 || ((500..600).contains(&status) && !FINAL_SERVER_STATUSES.contains(&status))
 }
 
 /// splitmix64's finaliser: spreads a seed whose low bits barely change
@@ -90,7 +95,8 @@ pub fn parse_retry_after(value: &str) -> Option<Millis> {
 pub enum Failure<'a> {
     /// The connection could not be made.
     Unsent,
-    /// The server answered 429 or 503, with this `Retry-After` if any.
+    /// The server answered a status [`is_retry_status`] covers, with this
+    /// `Retry-After` if any.
     Status {
         /// The status.
         status: u16,
@@ -171,12 +177,19 @@ pub fn give_up(error: ProviderError, note: &str) -> ProviderError {
             authority: e.authority,
         }),
         ProviderError::Server(e) if is_retry_status(e.status) => {
-            let advice = if e.status == 429 {
-                "the server is limiting the request rate; wait and try again, or send fewer \
-                 requests at once"
-            } else {
-                "the server is overloaded or not ready yet (still loading the model?); wait and \
-                 try again"
+            let advice = match e.status {
+                429 => {
+                    "the server is limiting the request rate; wait and try again, or send fewer \
+                     requests at once"
+                }
+                503 => {
+                    "the server is overloaded or not ready yet (still loading the model?); wait \
+                     and try again"
+                }
+                _ => {
+                    "the server failed before it answered (behind a router, a replica may be \
+                     down); if it keeps failing, check the server's log"
+                }
             };
             ProviderError::Server(ServerError {
                 status: e.status,

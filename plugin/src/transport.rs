@@ -52,7 +52,7 @@ pub struct HttpResponse<B> {
     pub status: u16,
     /// The `content-type` header, if any.
     pub content_type: Option<String>,
-    /// The `retry-after` header, if any, as sent (a 429 or 503 may say how
+    /// The `retry-after` header, if any, as sent (a 429 or a 5xx may say how
     /// long to wait before trying again).
     pub retry_after: Option<String>,
     /// The `location` header of a redirect, if any, as sent.

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use vllm_tests::mock::{MockModel, MockOptions, MockVllm, Reply};
 
 use crate::common::cli_run::Cli;
-use crate::common::{KEY, openclaw_config, refused_port, words};
+use crate::common::{ATTEMPTS, KEY, openclaw_config, refused_port, words};
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -717,15 +717,18 @@ fn a_failing_server_is_exit_1() {
     let server = mock(MockOptions::default());
     let base = server.base_url();
     let cli = Cli::with_key();
-    server.push_reply(Reply::html(
-        502,
-        "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
-    ));
+    server.push_replies(
+        &Reply::html(
+            502,
+            "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+        ),
+        ATTEMPTS,
+    );
     cli.run(&["--base-url", &base, "chat", "hi"])
         .code(1)
         .says("502 Bad Gateway")
         .keeps_the_key();
-    server.push_reply(Reply::empty(500));
+    server.push_replies(&Reply::empty(500), ATTEMPTS);
     cli.run(&["--base-url", &base, "chat", "--no-stream", "hi"])
         .code(1)
         .says("HTTP 500")
@@ -845,12 +848,15 @@ fn the_key_is_never_printed_by_a_failing_run() {
     let long = words(2100);
 
     // A server that echoes the key in its error message.
-    open.push_reply(Reply::error(
-        500,
-        "InternalServerError",
-        &format!("upstream rejected key {KEY}"),
-        None,
-    ));
+    open.push_replies(
+        &Reply::error(
+            500,
+            "InternalServerError",
+            &format!("upstream rejected key {KEY}"),
+            None,
+        ),
+        ATTEMPTS,
+    );
     let echoed = cli.run(&[
         "--base-url",
         &open_base,
@@ -861,12 +867,15 @@ fn the_key_is_never_printed_by_a_failing_run() {
     ]);
     echoed.code(1).says("<redacted>");
     // The same echo in doctor's completion check.
-    open.push_reply(Reply::error(
-        500,
-        "InternalServerError",
-        &format!("upstream rejected key {KEY}"),
-        None,
-    ));
+    open.push_replies(
+        &Reply::error(
+            500,
+            "InternalServerError",
+            &format!("upstream rejected key {KEY}"),
+            None,
+        ),
+        ATTEMPTS,
+    );
     let doctor_echoed = cli.run(&["--base-url", &open_base, "doctor", "--json"]);
     doctor_echoed.code(1);
     assert!(

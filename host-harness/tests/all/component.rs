@@ -15,7 +15,7 @@ use vllm_tests::mock::shapes::{ChunkFactory, stream_error_payload};
 use vllm_tests::mock::{MockModel, MockOptions, MockVllm, RecordedRequest, Reply};
 
 use crate::common::{
-    KEY, TempDir, hygiene_problems, plugin, refused_port, shared_compile_cache, words,
+    ATTEMPTS, KEY, TempDir, hygiene_problems, plugin, refused_port, shared_compile_cache, words,
 };
 
 /// Most events a test stream may produce before the test gives up.
@@ -1397,10 +1397,13 @@ async fn html_pages_and_empty_bodies_are_server_errors_with_a_useful_message() {
     let server = start(MockOptions::default()).await;
     let config = discovered(&h, &server, None).await;
 
-    server.push_reply(Reply::html(
-        502,
-        "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>",
-    ));
+    server.push_replies(
+        &Reply::html(
+            502,
+            "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>",
+        ),
+        ATTEMPTS,
+    );
     let error = provider_error(h.complete(&config, hi("mock-model")).await);
     let ProviderError::Server(e) = &error else {
         panic!("expected server, got {error:?}");
@@ -1412,7 +1415,7 @@ async fn html_pages_and_empty_bodies_are_server_errors_with_a_useful_message() {
         "the page is summarised: {e:?}"
     );
 
-    server.push_reply(Reply::empty(500));
+    server.push_replies(&Reply::empty(500), ATTEMPTS);
     let error = provider_error(h.stream(&config, hi("mock-model")).await);
     let ProviderError::Server(e) = &error else {
         panic!("expected server, got {error:?}");

@@ -13,8 +13,8 @@ use vllm_harness::{
 use vllm_tests::mock::shapes::{ChunkFactory, Delta};
 use vllm_tests::mock::{MockOptions, MockVllm, Reply};
 
-use crate::common::plugin;
 use crate::common::streams::{bounded, read_stream, sse_bytes, streamed_text};
+use crate::common::{ATTEMPTS, plugin};
 
 const MODEL: &str = "mock-model";
 /// Longest any one faulty exchange may take before the test calls it a hang.
@@ -133,7 +133,7 @@ async fn multibyte_characters_split_across_frames_arrive_whole() {
 async fn an_html_page_from_a_proxy_is_a_server_error_naming_the_page() {
     let (h, server, config) = setup().await;
     let page = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>";
-    server.push_reply(Reply::html(502, page));
+    server.push_replies(&Reply::html(502, page), ATTEMPTS);
     let (_, error) = stream(&h, &config).await;
     match provider_error(error) {
         ProviderError::Server(e) => {
@@ -142,7 +142,7 @@ async fn an_html_page_from_a_proxy_is_a_server_error_naming_the_page() {
         }
         other => panic!("{other:?}"),
     }
-    server.push_reply(Reply::html(502, page));
+    server.push_replies(&Reply::html(502, page), ATTEMPTS);
     match complete(&h, &config).await {
         Err(CallError::Provider(ProviderError::Server(e))) => assert_eq!(e.status, 502),
         other => panic!("{other:?}"),
@@ -173,7 +173,7 @@ async fn a_wrong_content_type_is_an_invalid_response_naming_it() {
 async fn a_500_with_an_empty_body_says_so() {
     let (h, server, config) = setup().await;
     for streamed in [false, true] {
-        server.push_reply(Reply::empty(500));
+        server.push_replies(&Reply::empty(500), ATTEMPTS);
         let error = if streamed {
             stream(&h, &config).await.1
         } else {

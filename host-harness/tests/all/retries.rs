@@ -1,9 +1,9 @@
 //! Retries: the real component, through the harness, against the mock vLLM
-//! server on loopback. A request is sent again only when the server surely
-//! did not act on it: the connection was refused, or it answered 429/503
-//! (honouring `Retry-After`); at most 3 attempts, never once a reply other
-//! than 429/503 arrived. Every call is bounded; nothing here sleeps to
-//! synchronise.
+//! server on loopback. A request is sent again only when it provably
+//! produced nothing: the connection was refused, or the server answered 429
+//! or a 5xx (but 501/505) before any reply (honouring `Retry-After`); at most
+//! 3 attempts, never after a 4xx or once a reply started. Every call is
+//! bounded; nothing here sleeps to synchronise.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ use vllm_harness::{
 use vllm_tests::mock::{MockOptions, MockVllm, Reply};
 
 use crate::common::streams::{bounded, read_stream};
-use crate::common::{plugin, refused_port};
+use crate::common::{ATTEMPTS, plugin, refused_port};
 
 const MODEL: &str = "mock-model";
 /// Longest any one call may take before the test calls it a hang.
@@ -52,6 +52,13 @@ fn provider_error<T: std::fmt::Debug>(result: Result<T, CallError>) -> ProviderE
         Err(CallError::Provider(error)) => error,
         other => panic!("expected a provider error, got {other:?}"),
     }
+}
+
+async fn complete(
+    h: &Harness,
+    config: &ProviderConfig,
+) -> Result<vllm_harness::Completion, CallError> {
+    bounded("a completion", BOUND, h.complete(config, hi())).await
 }
 
 /// Every event of a stream, and the error that ended it if any.
@@ -107,23 +114,80 @@ async fn a_503_three_times_is_a_server_error_after_three_attempts() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_stream_is_not_retried_once_a_reply_other_than_429_or_503_arrived() {
+async fn a_5xx_before_any_reply_is_retried_and_the_turn_succeeds() {
     let (h, server, config) = setup().await;
+    // As vLLM's router answers while a replica it sent the session to is down.
+    let router_500 = Reply::Raw {
+        status: 500,
+        content_type: Some("text/plain".to_owned()),
+        body: b"Request failed: error sending request for url (http://127.0.0.1:9/v1/chat/completions)"
+            .to_vec(),
+    };
+    for (i, reply) in [router_500, Reply::empty(502), Reply::empty(504)]
+        .into_iter()
+        .enumerate()
+    {
+        let before = server.chat_requests().len();
+        server.push_reply(reply.clone());
+        let (events, error) = stream(&h, &config).await;
+        assert!(error.is_none(), "case {i}: {error:?}");
+        assert!(!events.is_empty());
+        server.push_reply(reply);
+        complete(&h, &config)
+            .await
+            .expect("a completion after one 5xx");
+        assert_eq!(
+            server.chat_requests().len(),
+            before + 4,
+            "case {i}: one retry each"
+        );
+    }
+}
 
-    // A 500: the server processed the request and failed.
-    server.push_reply(Reply::error(
-        500,
-        "InternalServerError",
-        "engine crashed",
-        None,
-    ));
+#[tokio::test(flavor = "multi_thread")]
+async fn a_5xx_on_every_attempt_says_how_many_were_made() {
+    let (h, server, config) = setup().await;
+    server.push_replies(
+        &Reply::error(500, "InternalServerError", "engine crashed", None),
+        ATTEMPTS,
+    );
     let (events, error) = stream(&h, &config).await;
     assert!(events.is_empty(), "{events:?}");
     match error {
-        Some(CallError::Provider(ProviderError::Server(e))) => assert_eq!(e.status, 500),
+        Some(CallError::Provider(ProviderError::Server(e))) => {
+            assert_eq!(e.status, 500);
+            assert!(e.message.contains("after 3 attempts"), "{}", e.message);
+            assert!(
+                e.message.contains("check the server's log"),
+                "{}",
+                e.message
+            );
+        }
         other => panic!("expected a server error, got {other:?}"),
     }
-    assert_eq!(server.chat_requests().len(), 1, "a 500 is not retried");
+    assert_eq!(server.chat_requests().len(), ATTEMPTS);
+    // 501 is final: no retry changes it.
+    server.push_reply(Reply::empty(501));
+    match complete(&h, &config).await {
+        Err(CallError::Provider(ProviderError::Server(e))) => assert_eq!(e.status, 501),
+        other => panic!("expected a server error, got {other:?}"),
+    }
+    assert_eq!(server.chat_requests().len(), ATTEMPTS + 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_is_not_retried_once_a_reply_started_nor_after_a_4xx() {
+    let (h, server, config) = setup().await;
+
+    // A 400: the server read the request and refused it.
+    server.push_reply(Reply::error(400, "BadRequestError", "bad request", None));
+    let (events, error) = stream(&h, &config).await;
+    assert!(events.is_empty(), "{events:?}");
+    match error {
+        Some(CallError::Provider(ProviderError::BadRequest(_))) => {}
+        other => panic!("expected a bad request, got {other:?}"),
+    }
+    assert_eq!(server.chat_requests().len(), 1, "a 400 is not retried");
 
     // A stream cut mid-way: its head and some text arrived.
     server.push_reply(Reply::cut_stream(MODEL, &["Hel", "lo"]));

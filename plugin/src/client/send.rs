@@ -12,8 +12,8 @@ use super::{Client, unusable_reply};
 /// be made, which every call retries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum RetryOn {
-    /// 429 and 503 ([`retry::RETRY_STATUSES`]): the server did not process
-    /// the request.
+    /// 429 and 5xx ([`retry::is_retry_status`]): an error before any reply,
+    /// which a model call may safely be sent again after.
     Busy,
     /// 429 only: for the `/health` and `/version` probes, whose 503 is the
     /// very answer they look for (vLLM's engine is down or not ready).
@@ -33,7 +33,7 @@ impl RetryOn {
 #[derive(Debug)]
 pub(super) struct Sent<B> {
     pub(super) response: HttpResponse<B>,
-    /// For a 429/503 that was not sent again: why (`after 3 attempts`, ...),
+    /// For a retried status that was not sent again: why (`after 3 attempts`, ...),
     /// for the error's words.
     pub(super) gave_up: Option<String>,
 }
@@ -97,7 +97,7 @@ impl<T: Transport> Client<'_, T> {
                 },
                 Err(SendError { error, .. }) => return Err(error),
             };
-            // A 429/503 response is dropped here, which closes its
+            // A retried response is dropped here, which closes its
             // connection before the wait.
             self.transport.sleep(wait);
             attempt += 1;

@@ -167,6 +167,14 @@ impl MockVllm {
         self.shared.push_reply(reply);
     }
 
+    /// Queues `reply` `times` times: for a status the provider retries, one
+    /// for each of its attempts.
+    pub fn push_replies(&self, reply: &Reply, times: usize) {
+        for _ in 0..times {
+            self.shared.push_reply(reply.clone());
+        }
+    }
+
     /// Scripted replies not yet used.
     pub fn pending_replies(&self) -> usize {
         self.shared.pending_replies()

@@ -18,6 +18,10 @@ use vllm_tests::mock::RecordedRequest;
 /// A distinctive API key: no output a user sees may ever contain it.
 pub const KEY: &str = "sk-test-DO-NOT-PRINT-1234";
 
+/// How many times the provider sends a request whose answer it retries (a
+/// refused connection, 429, most 5xx): the plugin's `retry::MAX_ATTEMPTS`.
+pub const ATTEMPTS: usize = 3;
+
 /// The fields the plugin must never send (the plugin's
 /// `request::FORBIDDEN_FIELDS`, restated here on purpose: a test that
 /// imported the list would pass if an entry were dropped from it).

@@ -1,4 +1,4 @@
-//! Retries: refused connections, 429/503, Retry-After, and what is never
+//! Retries: refused connections, 429 and 5xx, Retry-After, and what is never
 //! sent again.
 
 use super::*;
@@ -169,19 +169,53 @@ fn a_503_every_time_gives_up_after_three_attempts_with_the_servers_words() {
 }
 
 #[test]
-fn a_500_is_not_retried() {
+fn a_500_before_any_reply_is_retried() {
     let replay = Replay::steps(vec![status(500, "boom").into(), ok()]);
     let cfg = config(vec![tiny()], None);
-    let error = Client::new(&replay, &cfg)
+    let completion = Client::new(&replay, &cfg)
         .expect("client")
         .complete(&chat("tiny"))
-        .expect_err("failed");
-    assert!(
-        matches!(&error, ProviderError::Server(e) if e.status == 500 && e.message == "boom"),
-        "{error:?}"
-    );
-    assert_eq!(replay.seen.borrow().len(), 1);
-    assert!(sleeps(&replay).is_empty());
+        .expect("the second attempt is answered");
+    assert!(!completion.text.is_empty());
+    assert_eq!(replay.seen.borrow().len(), 2);
+    assert_eq!(sleeps(&replay).len(), 1);
+}
+
+#[test]
+fn every_5xx_but_501_and_505_is_retried_and_gives_up_naming_the_attempts() {
+    for code in [500, 502, 503, 504, 507] {
+        let replay = Replay::steps(vec![
+            status(code, "down").into(),
+            status(code, "down").into(),
+            status(code, "still down").into(),
+        ]);
+        let cfg = config(vec![tiny()], None);
+        let error = Client::new(&replay, &cfg)
+            .expect("client")
+            .complete(&chat("tiny"))
+            .expect_err("failed");
+        match &error {
+            ProviderError::Server(e) => {
+                assert_eq!(e.status, code);
+                assert!(e.message.contains("after 3 attempts"), "{}", e.message);
+            }
+            other => panic!("{code}: expected a server error, got {other:?}"),
+        }
+        assert_eq!(replay.seen.borrow().len(), 3, "{code}");
+    }
+    for code in [501, 505] {
+        let replay = Replay::steps(vec![status(code, "no").into(), ok()]);
+        let cfg = config(vec![tiny()], None);
+        let error = Client::new(&replay, &cfg)
+            .expect("client")
+            .complete(&chat("tiny"))
+            .expect_err("failed");
+        assert!(
+            matches!(&error, ProviderError::Server(e) if e.status == code),
+            "{error:?}"
+        );
+        assert_eq!(replay.seen.borrow().len(), 1, "{code} is final");
+    }
 }
 
 #[test]
