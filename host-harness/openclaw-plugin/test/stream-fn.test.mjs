@@ -220,6 +220,7 @@ describe("createStreamFn", () => {
     assert.equal(wrongKey.message.stopReason, "error");
     assert.equal(wrongKey.message.errorType, "auth");
     assert.ok(!wrongKey.message.errorMessage.includes("sk-wrong"));
+    assert.match(wrongKey.message.errorMessage, /set VLLM_WASM_API_KEY \(or models\.providers\.vllm-wasm\.apiKey\)/);
   });
 
   test("a bad provider section is named as OpenClaw knows it: models.providers.vllm-wasm", async () => {

@@ -20,6 +20,15 @@ export const FALLBACK_CONTEXT_WINDOW = 128000;
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
+/**
+ * A component message with the built-in provider's names (which the
+ * component uses) replaced by this plugin's: its key variable and section.
+ */
+export function inOurWords(text) {
+  if (typeof text !== "string") return text;
+  return text.replace(/\bVLLM_API_KEY\b/g, API_KEY_ENV).replace(/\bmodels\.providers\.vllm\b(?!-)/g, `models.providers.${PROVIDER_ID}`);
+}
+
 /** `models.providers["vllm-wasm"]` of an OpenClaw config, or undefined. */
 export function providerSection(config) {
   const providers = config?.models?.providers;

@@ -5,7 +5,7 @@
 
 import { printable } from "../sandbox/errors.js";
 import { ProviderError } from "../sandbox/index.js";
-import { API_KEY_ENV } from "./config.js";
+import { API_KEY_ENV, inOurWords } from "./config.js";
 
 /** Exit codes, as `vllm-harness` documents them. */
 const EXIT = { ok: 0, other: 1, config: 2, connection: 3, auth: 4, request: 5, sandbox: 6 };
@@ -54,15 +54,6 @@ export function reportJson(lines) {
     exitCode: first ? first.code : 0,
     checks: lines.map(({ name, status, detail, fix, error }) => ({ name, status, detail, fix: fix ?? null, error: error ?? null })),
   });
-}
-
-/**
- * A component message with the built-in provider's names (which the
- * component uses) replaced by this plugin's: its key variable and section.
- */
-export function inOurWords(text) {
-  if (typeof text !== "string") return text;
-  return text.replace(/\bVLLM_API_KEY\b/g, API_KEY_ENV).replace(/\bmodels\.providers\.vllm\b(?!-)/g, "models.providers.vllm-wasm");
 }
 
 function configLine(status, detail, fix, code) {

@@ -4,6 +4,8 @@
 // toolUse) or `error` (error, aborted). The partial message every event
 // carries is the one being built, as OpenClaw's own transports do.
 
+import { inOurWords } from "./config.js";
+
 const STOP_REASONS = { stop: "stop", length: "length", "tool-calls": "toolUse", abort: "aborted" };
 
 function zeroUsage() {
@@ -143,7 +145,8 @@ export class EventMapper {
     this.#close();
     const message = this.#message;
     message.stopReason = aborted ? "aborted" : "error";
-    message.errorMessage = error?.message ?? String(error);
+    // The component names the built-in provider's key variable and section.
+    message.errorMessage = inOurWords(error?.message ?? String(error));
     if (error?.kind) message.errorType = error.kind;
     this.#out.push({ type: "error", reason: message.stopReason, error: message });
     this.#out.end(message);
