@@ -46,12 +46,17 @@ await next.resolveConfig({ providerJson: JSON.stringify({ baseUrl: mock.baseUrl 
 const nextCold = performance.now() - nextStart;
 await next.close();
 
-async function viaSandbox() {
+/** The text of a stream of batches of WIT stream events. */
+async function textOf(batches) {
   let text = "";
-  for await (const events of sandbox.stream(config, request)) {
+  for await (const events of batches) {
     for (const event of events) if (event.tag === "text-delta") text += event.val;
   }
   return text;
+}
+
+function viaSandbox() {
+  return textOf(sandbox.stream(config, request));
 }
 async function viaFetch() {
   const response = await fetch(`${mock.baseUrl}/chat/completions`, {
@@ -70,20 +75,11 @@ async function viaFetch() {
 // A model turn as the OpenClaw StreamFn makes it: the config resolved and
 // the stream started in one call into the sandbox, next to two calls.
 const input = { providerJson: JSON.stringify({ baseUrl: mock.baseUrl }), env: [] };
-async function turnOneCall() {
-  let text = "";
-  for await (const events of sandbox.resolveAndStream(input, request)) {
-    for (const event of events) if (event.tag === "text-delta") text += event.val;
-  }
-  return text;
+function turnOneCall() {
+  return textOf(sandbox.resolveAndStream(input, request));
 }
 async function turnTwoCalls() {
-  const resolved = await sandbox.resolveConfig(input);
-  let text = "";
-  for await (const events of sandbox.stream(resolved, request)) {
-    for (const event of events) if (event.tag === "text-delta") text += event.val;
-  }
-  return text;
+  return textOf(sandbox.stream(await sandbox.resolveConfig(input), request));
 }
 
 // Interleaved, so all see the same machine.

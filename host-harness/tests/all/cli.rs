@@ -848,15 +848,13 @@ fn the_key_is_never_printed_by_a_failing_run() {
     let long = words(2100);
 
     // A server that echoes the key in its error message.
-    open.push_replies(
-        &Reply::error(
-            500,
-            "InternalServerError",
-            &format!("upstream rejected key {KEY}"),
-            None,
-        ),
-        ATTEMPTS,
+    let echo = Reply::error(
+        500,
+        "InternalServerError",
+        &format!("upstream rejected key {KEY}"),
+        None,
     );
+    open.push_replies(&echo, ATTEMPTS);
     let echoed = cli.run(&[
         "--base-url",
         &open_base,
@@ -867,15 +865,7 @@ fn the_key_is_never_printed_by_a_failing_run() {
     ]);
     echoed.code(1).says("<redacted>");
     // The same echo in doctor's completion check.
-    open.push_replies(
-        &Reply::error(
-            500,
-            "InternalServerError",
-            &format!("upstream rejected key {KEY}"),
-            None,
-        ),
-        ATTEMPTS,
-    );
+    open.push_replies(&echo, ATTEMPTS);
     let doctor_echoed = cli.run(&["--base-url", &open_base, "doctor", "--json"]);
     doctor_echoed.code(1);
     assert!(
