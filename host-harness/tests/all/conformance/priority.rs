@@ -21,7 +21,7 @@ use crate::common::plugin;
 const QUEUED: usize = 3;
 /// Tokens the slot holder generates (it ignores EOS), so that it outlasts
 /// the queueing of the others by seconds.
-const HOLDER_TOKENS: u32 = 1500;
+const HOLDER_TOKENS: u32 = 1900;
 /// Tokens of each queued reply.
 const REPLY_TOKENS: u32 = 100;
 /// Polls of `/metrics` while waiting for a queue state, and their spacing.
@@ -49,9 +49,10 @@ fn gauge(page: &str, name: &str) -> f64 {
         .sum()
 }
 
-/// Waits until the server reports `running` requests running and
-/// `waiting` queued; panics with the last figures after [`POLLS`] polls.
-async fn until_queue(addr: SocketAddr, running: f64, waiting: f64) {
+/// Waits until the server reports `running` requests running and at least
+/// `waiting` queued, for at most [`POLLS`] polls; the last figures if it
+/// never did.
+async fn until_queue(addr: SocketAddr, running: f64, waiting: f64) -> Result<(), String> {
     let mut last = (f64::NAN, f64::NAN);
     for _ in 0..POLLS {
         let page = http_client::get(addr, "/metrics", &[])
@@ -62,27 +63,37 @@ async fn until_queue(addr: SocketAddr, running: f64, waiting: f64) {
             gauge(&page, "vllm:num_requests_running"),
             gauge(&page, "vllm:num_requests_waiting"),
         );
-        if last == (running, waiting) {
-            return;
+        if last.0 == running && last.1 >= waiting {
+            return Ok(());
         }
         tokio::time::sleep(POLL_GAP).await;
     }
-    panic!(
-        "the server never had {running} running and {waiting} waiting (last: {} running, {} waiting); \
-         did the request holding the slot finish too soon?",
+    Err(format!(
+        "the server never had {running} running and {waiting} or more waiting (last: {} running, \
+         {} waiting)",
         last.0, last.1
-    );
+    ))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs real vLLM servers: run tests/run-all.sh"]
-async fn a_foreground_request_overtakes_queued_background_ones() {
-    let base = server("VLLM_CONFORMANCE_PRIORITY");
-    let addr = address(&base);
-    let config = config(&base, None).await;
-    let h = plugin().await;
-    let started = Instant::now();
+/// Scenarios tried. One proves nothing either way, and is run again, when
+/// its queue did not fill in time (the machine was too busy) or when the
+/// replies did not finish one after another: here about two scenarios in
+/// five end with all four replies within a few milliseconds of each other,
+/// which leaves no order to read.
+const SCENARIOS: u32 = 5;
 
+/// Replies closer together than this did not run one after another (one
+/// takes hundreds of milliseconds).
+const APART: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Runs the scenario once: the names in the order the requests finished,
+/// or why the queue it needs did not form.
+async fn scenario(
+    h: &vllm_harness::Harness,
+    config: &vllm_harness::ProviderConfig,
+    addr: SocketAddr,
+) -> Result<Vec<(String, std::time::Duration)>, String> {
+    let started = Instant::now();
     // The slot holder goes straight to the server: it needs `ignore_eos`,
     // which the provider does not expose.
     let holder = tokio::spawn(async move {
@@ -100,8 +111,6 @@ async fn a_foreground_request_overtakes_queued_background_ones() {
         )
         .await
     });
-    until_queue(addr, 1.0, 0.0).await;
-
     let finished = Arc::new(Mutex::new(Vec::new()));
     let send = |name: String, priority: i32| {
         let (h, config, finished) = (h.clone(), config.clone(), Arc::clone(&finished));
@@ -119,35 +128,73 @@ async fn a_foreground_request_overtakes_queued_background_ones() {
                 .lock()
                 .expect("the order lock")
                 .push((name.clone(), started.elapsed()));
-            reply.unwrap_or_else(|e| panic!("{name}: {e}"))
+            reply.map(|_| ()).map_err(|e| format!("{name}: {e}"))
         })
     };
     let mut calls = Vec::new();
-    for n in 1..=QUEUED {
-        calls.push(send(format!("background {n}"), 100));
-        until_queue(addr, 1.0, n as f64).await;
+    let mut queued = until_queue(addr, 1.0, 0.0).await;
+    if queued.is_ok() {
+        // The background requests go out together; only the foreground one
+        // must arrive after all of them are queued.
+        calls.extend((1..=QUEUED).map(|n| send(format!("background {n}"), 100)));
+        queued = until_queue(addr, 1.0, QUEUED as f64).await;
     }
-    calls.push(send("foreground".into(), -100));
-    until_queue(addr, 1.0, (QUEUED + 1) as f64).await;
+    if queued.is_ok() {
+        calls.push(send("foreground".into(), -100));
+        queued = until_queue(addr, 1.0, (QUEUED + 1) as f64).await;
+    }
     let queued_at = started.elapsed();
-
+    // Everything ends before the next scenario, whatever happened.
     for call in calls {
-        call.await.expect("a call does not panic");
+        call.await.expect("a call does not panic")?;
     }
     let holder = holder
         .await
         .expect("the holder does not panic")
         .expect("the holder's request");
     assert_eq!(holder.status, 200, "{}", holder.text());
+    queued?;
     let finished = finished.lock().expect("the order lock").clone();
-    let order: Vec<&str> = finished.iter().map(|(name, _)| name.as_str()).collect();
     eprintln!(
         "priority: all queued after {queued_at:?}, done after {:?}; finished {finished:?}",
         started.elapsed()
     );
-    assert_eq!(
-        order.first().copied(),
-        Some("foreground"),
-        "the foreground request (priority -100) finishes before the background ones (100) queued ahead of it: {order:?}"
-    );
+    let together = finished
+        .windows(2)
+        .any(|pair| pair[1].1.saturating_sub(pair[0].1) < APART);
+    if together {
+        return Err(format!(
+            "replies finished less than {APART:?} apart, not one after another: {finished:?}"
+        ));
+    }
+    Ok(finished)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs real vLLM servers: run tests/run-all.sh"]
+async fn a_foreground_request_overtakes_queued_background_ones() {
+    let base = server("VLLM_CONFORMANCE_PRIORITY");
+    let addr = address(&base);
+    let config = config(&base, None).await;
+    let h = plugin().await;
+    let mut misses = Vec::new();
+    for _ in 0..SCENARIOS {
+        match scenario(&h, &config, addr).await {
+            Ok(finished) => {
+                let order: Vec<&str> = finished.iter().map(|(name, _)| name.as_str()).collect();
+                assert_eq!(
+                    order.first().copied(),
+                    Some("foreground"),
+                    "the foreground request (priority -100) finishes before the background ones \
+                     (100) queued ahead of it: {order:?}"
+                );
+                return;
+            }
+            Err(miss) => {
+                eprintln!("priority: inconclusive, trying again: {miss}");
+                misses.push(miss);
+            }
+        }
+    }
+    panic!("none of {SCENARIOS} scenarios was conclusive: {misses:?}");
 }
