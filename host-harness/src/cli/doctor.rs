@@ -120,7 +120,7 @@ async fn diagnose(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<Vec<
         check: Check {
             name: "plugin".to_owned(),
             status: CheckStatus::Pass,
-            detail: plugin.description.clone(),
+            detail: plugin.describe(),
             fix: None,
             error: None,
         },

@@ -82,8 +82,10 @@ impl Setup {
 pub struct Plugin {
     /// The plugin.
     pub harness: Harness,
-    /// Which component it is and where it came from ([`PluginSource::describe`]).
-    pub description: String,
+    /// Where it came from.
+    source: PluginSource,
+    /// Its bytes, for [`Plugin::describe`].
+    wasm: std::borrow::Cow<'static, [u8]>,
     env: Vec<vllm_harness::KeyValue>,
 }
 
@@ -125,12 +127,19 @@ impl Plugin {
         if let Some(warning) = &harness.load_info().cache_warning {
             eprintln!("warning: {}", super::terminal::line(warning));
         }
-        let description = source.describe(&wasm, harness.inspection().provider_version());
         Ok(Self {
             harness,
-            description,
+            source,
+            wasm,
             env,
         })
+    }
+
+    /// Which component it is and where it came from ([`PluginSource::describe`]);
+    /// only `doctor` asks, so the digest is not computed for every command.
+    pub fn describe(&self) -> String {
+        self.source
+            .describe(&self.wasm, self.harness.inspection().provider_version())
     }
 
     /// `resolve-config` with the file's provider section and `--base-url`,
