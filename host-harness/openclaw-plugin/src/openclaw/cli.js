@@ -2,7 +2,7 @@
 // configuration and the server as `vllm-harness doctor` does, through the
 // same component in the same sandbox as a model call.
 
-import { pinnedBaseUrl, providerSection } from "./config.js";
+import { discoveryBaseUrl } from "./config.js";
 import { closeSandboxes } from "./sandboxes.js";
 import { diagnoseLines, reportJson, reportText } from "./doctor.js";
 import { inOurSection, resolveIn } from "./provider.js";
@@ -22,7 +22,7 @@ export async function runDoctor({ config, model, json }, out = process.stdout) {
       // As discovery does: with no provider section, the pinned server.
       resolveIn: async (cfg, options) => {
         try {
-          return await resolveIn(cfg, { ...options, baseUrl: providerSection(cfg) ? undefined : pinnedBaseUrl(cfg) });
+          return await resolveIn(cfg, { ...options, baseUrl: discoveryBaseUrl(cfg) });
         } catch (error) {
           throw inOurSection(error);
         }

@@ -70,6 +70,15 @@ export function pinnedBaseUrl(config) {
 }
 
 /**
+ * The server models are discovered from when a call names none: with no
+ * provider section, the pinned one; with a section, the section's (none
+ * here, the component reads it).
+ */
+export function discoveryBaseUrl(config) {
+  return providerSection(config) ? undefined : pinnedBaseUrl(config);
+}
+
+/**
  * The base URL the operator configured: the plugin config's `baseUrl`, else
  * the provider section's, else the default; `${VAR}`s filled in from `env`.
  */

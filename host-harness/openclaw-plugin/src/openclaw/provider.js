@@ -7,6 +7,7 @@ import {
   catalogModel,
   configInput,
   configuredBaseUrl,
+  discoveryBaseUrl,
   pinnedBaseUrl,
   FALLBACK_CONTEXT_WINDOW,
   PROVIDER_ID,
@@ -73,7 +74,7 @@ function sandboxAndInput(config, { apiKey, baseUrl }) {
  */
 async function discover({ config, apiKey, baseUrl, logger, signal }) {
   try {
-    const override = baseUrl ?? (providerSection(config) ? undefined : pinnedBaseUrl(config));
+    const override = baseUrl ?? discoveryBaseUrl(config);
     const { sandbox, resolved } = await resolveIn(config, { apiKey, baseUrl: override, signal });
     if (resolved.mode === "disabled") {
       logger?.debug?.(`${PROVIDER_ID}: ${resolved.reason}`);
